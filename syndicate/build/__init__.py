@@ -1,0 +1,1 @@
+"""Pure feed builders: (FeedSpec, articles) -> bytes. No clock, no I/O."""

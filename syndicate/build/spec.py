@@ -1,0 +1,69 @@
+"""What a feed builder is given: everything except the articles and the clock.
+
+The web layer (and ``syndicate export``) turns a URL into a FeedSpec; the
+builders turn ``(spec, articles)`` into bytes. Keeping every URL and setting
+in the spec is what lets the builders stay pure: same input, same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FeedFormat = Literal["rss", "atom", "json"]
+FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
+
+CONTENT_TYPES: dict[FeedFormat, str] = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    """RFC 5005 paged-feed links, as absolute URLs."""
+
+    first: str
+    last: str
+    previous: str | None = None
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    #: The feed's own permanent ID (a tag: URI); stable across pages and formats.
+    id: str
+    title: str
+    subtitle: str
+    #: The exact public URL of this document (with ?page=N when paged).
+    self_url: str
+    #: The human page the feed belongs to (the site, or the section page).
+    html_url: str
+    language: str
+    copyright: str
+    icon: str
+    logo: str
+    #: "tag:{authority}:article:{id}" is every entry's ID; see entry_id().
+    tag_authority: str
+    #: Base URL of the site, no trailing slash; relative links are resolved against it.
+    site_root: str
+    #: Permalink path template with {slug} and/or {id}.
+    article_path: str
+    content: Literal["full", "summary"] = "full"
+    generator: str = "syndicate"
+    generator_version: str = ""
+    generator_uri: str = ""
+    pages: PageLinks | None = None
+    hub_url: str | None = None
+    #: The same feed in the other formats: format -> absolute URL.
+    alternates: tuple[tuple[FeedFormat, str], ...] = ()
+
+
+def entry_id(spec: FeedSpec, article_id: int) -> str:
+    """The permanent ID of an article, the same in every feed and format."""
+    return f"tag:{spec.tag_authority}:article:{article_id}"
+
+
+def permalink(spec: FeedSpec, slug: str, article_id: int) -> str:
+    return spec.site_root + spec.article_path.format(slug=slug, id=article_id)

@@ -1,0 +1,414 @@
+"""config.toml into frozen, typed dataclasses.
+
+Editors write this file by hand, so a mistake must come back as a list of
+plain sentences naming the key ("sections[2].slug: duplicate slug 'news'"),
+all of them at once, never as a traceback. The loader walks the dataclasses
+below; each field's metadata carries its own rule (range, URL, choice), so a
+new setting is one line here and is validated and documented like the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin
+from urllib.parse import urlsplit
+
+DEFAULT_CONFIG = "config.toml"
+CONFIG_ENV = "SYNDICATE_CONFIG"
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class ConfigError(Exception):
+    """The config file could not be used; ``problems`` lists every reason."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+    def report(self) -> str:
+        lines = [f"{self.path}: {len(self.problems)} problem(s):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+# -- field rules -------------------------------------------------------------
+
+Check = Callable[[Any], str | None]
+
+
+def _range(lo: float | None = None, hi: float | None = None) -> Check:
+    def check(value: Any) -> str | None:
+        if lo is not None and value < lo:
+            return f"must be at least {lo}, got {value}"
+        if hi is not None and value > hi:
+            return f"must be at most {hi}, got {value}"
+        return None
+
+    return check
+
+
+def _http_url(value: Any) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"must be an absolute http(s) URL, got {value!r}"
+    return None
+
+
+def _optional_url(value: Any) -> str | None:
+    return None if value == "" else _http_url(value)
+
+
+def _base_url(value: Any) -> str | None:
+    problem = _http_url(value)
+    if problem:
+        return problem
+    parts = urlsplit(value)
+    if parts.query or parts.fragment:
+        return f"must not have a query or fragment, got {value!r}"
+    return None
+
+
+def _slug(value: Any) -> str | None:
+    if not SLUG_RE.match(value):
+        return f"must be a slug of lowercase letters, digits and single hyphens, got {value!r}"
+    return None
+
+
+def _not_blank(value: Any) -> str | None:
+    return "must not be empty" if not str(value).strip() else None
+
+
+def _language(value: Any) -> str | None:
+    if not re.match(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", value):
+        return f"must be a language tag such as 'en' or 'en-GB', got {value!r}"
+    return None
+
+
+def _tag_authority(value: Any) -> str | None:
+    if not re.match(
+        r"^([a-z0-9-]+(\.[a-z0-9-]+)+|[^@\s]+@[a-z0-9.-]+),\d{4}(-\d{2}(-\d{2})?)?$", value
+    ):
+        return (
+            "must be a domain (or email) you owned on a date, as 'example.org,2026' "
+            f"(RFC 4151), got {value!r}"
+        )
+    return None
+
+
+def _article_path(value: Any) -> str | None:
+    if not value.startswith("/") or ("{slug}" not in value and "{id}" not in value):
+        return f"must start with '/' and contain {{slug}} or {{id}}, got {value!r}"
+    return None
+
+
+def rule(
+    default: Any = MISSING,
+    *,
+    check: Check | None = None,
+    doc: str = "",
+    default_factory: Callable[[], Any] | None = None,
+) -> Any:
+    """A dataclass field carrying its validation rule and a line of docs."""
+    meta = {"check": check, "doc": doc}
+    if default_factory is not None:
+        return field(default_factory=default_factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# -- the schema --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = rule(check=_not_blank, doc="Name of the publication")
+    base_url: str = rule(check=_base_url, doc="Public root URL, e.g. https://example.org")
+    tag_authority: str = rule(
+        check=_tag_authority,
+        doc="Fixed 'domain,date' behind every entry ID (tag: URI); never change it",
+    )
+    language: str = rule("en", check=_language, doc="Language tag of the feeds")
+    description: str = rule("", doc="One-line description, used as feed subtitle")
+    copyright: str = rule("", doc="Copyright line of every feed")
+    icon: str = rule("", check=_optional_url, doc="Small square image URL (favicon)")
+    logo: str = rule("", check=_optional_url, doc="Larger logo image URL")
+    article_path: str = rule(
+        "/articles/{slug}", check=_article_path, doc="Permalink path of an article"
+    )
+
+    @property
+    def root(self) -> str:
+        """The base URL without a trailing slash, ready for joining paths."""
+        return self.base_url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: Path = rule(Path("data/syndicate.db"), doc="SQLite file, relative to config.toml")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = rule("127.0.0.1", check=_not_blank, doc="Address to listen on")
+    port: int = rule(8080, check=_range(0, 65535), doc="TCP port (0 picks a free one)")
+    workers: int = rule(0, check=_range(0, 64), doc="Worker processes; 0 means one per core")
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    items: int = rule(50, check=_range(1, 500), doc="Items per feed page")
+    content: Literal["full", "summary"] = rule("full", doc="Full article bodies or summaries")
+    max_age: int = rule(300, check=_range(0, 86400), doc="Cache-Control max-age in seconds")
+    stale_while_revalidate: int = rule(
+        60, check=_range(0, 86400), doc="Cache-Control stale-while-revalidate in seconds"
+    )
+
+
+@dataclass(frozen=True)
+class SectionConfig:
+    slug: str = rule(check=_slug, doc="URL name of the section")
+    title: str = rule(check=_not_blank, doc="Display name")
+    description: str = rule("", doc="Used as the section feed's subtitle")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str = rule(check=_not_blank, doc="Name shown in the sidebar")
+    url: str = rule(check=_http_url, doc="URL of the outside RSS, Atom or JSON feed")
+    max_items: int = rule(0, check=_range(0, 200), doc="Most entries shown; 0 uses the default")
+    min_interval: int = rule(0, check=_range(0, 86400), doc="Least seconds between fetches")
+    enabled: bool = rule(True, doc="Set false to stop fetching without losing the source")
+
+
+@dataclass(frozen=True)
+class SidebarConfig:
+    items: int = rule(10, check=_range(1, 100), doc="Entries shown in Latest News")
+    max_per_source: int = rule(3, check=_range(1, 100), doc="Most entries from any one source")
+    refresh_interval: int = rule(900, check=_range(60, 86400), doc="Seconds between fetch runs")
+    sources: tuple[SourceConfig, ...] = rule(default_factory=tuple, doc="Outside feeds")
+
+
+@dataclass(frozen=True)
+class FetcherConfig:
+    allow_private_addresses: bool = rule(
+        False, doc="Allow sources on loopback or private networks (tests, demo)"
+    )
+    timeout: float = rule(30.0, check=_range(1, 300), doc="Total seconds allowed per fetch")
+    connect_timeout: float = rule(10.0, check=_range(1, 120), doc="Seconds allowed to connect")
+    max_body_bytes: int = rule(
+        5_000_000, check=_range(10_000, 100_000_000), doc="Largest accepted body (decompressed)"
+    )
+    concurrency: int = rule(10, check=_range(1, 200), doc="Fetches in flight in total")
+    per_host: int = rule(2, check=_range(1, 20), doc="Fetches in flight per host")
+    max_redirects: int = rule(5, check=_range(0, 10), doc="Redirect hops before giving up")
+
+
+@dataclass(frozen=True)
+class Config:
+    site: SiteConfig = rule(doc="The publication")
+    store: StoreConfig = rule(default_factory=StoreConfig, doc="The article store")
+    server: ServerConfig = rule(default_factory=ServerConfig, doc="The HTTP server")
+    feeds: FeedsConfig = rule(default_factory=FeedsConfig, doc="Feed output")
+    sections: tuple[SectionConfig, ...] = rule(default_factory=tuple, doc="Sections")
+    sidebar: SidebarConfig = rule(default_factory=SidebarConfig, doc="Latest News sidebar")
+    fetcher: FetcherConfig = rule(default_factory=FetcherConfig, doc="Outside-feed fetcher")
+    #: Where the file was read from; relative paths inside it are resolved against it.
+    source: Path = field(default=Path(DEFAULT_CONFIG), metadata={"internal": True})
+
+    @property
+    def store_path(self) -> Path:
+        """The store file, resolved against the config file's folder."""
+        if self.store.path.is_absolute():
+            return self.store.path
+        return self.source.resolve().parent / self.store.path
+
+    def section(self, slug: str) -> SectionConfig | None:
+        return next((s for s in self.sections if s.slug == slug), None)
+
+
+# -- the loader --------------------------------------------------------------
+
+T = TypeVar("T")
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _describe(value: Any) -> str:
+    kinds = {
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        dict: "a table",
+        list: "an array",
+    }
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _convert(tp: Any, value: Any, key: str, problems: list[str]) -> Any:
+    """Convert one TOML value to the annotated type, or record why not."""
+    origin = get_origin(tp)
+    if origin is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            problems.append(
+                f"{key}: must be one of {', '.join(repr(c) for c in choices)}, got {value!r}"
+            )
+            return MISSING
+        return value
+    if origin is tuple:
+        (item_type, _) = get_args(tp)
+        if not isinstance(value, list):
+            problems.append(f"{key}: must be an array of tables, got {_describe(value)}")
+            return MISSING
+        items = [_convert(item_type, v, f"{key}[{i}]", problems) for i, v in enumerate(value)]
+        return tuple(items)
+    if isinstance(tp, type) and hasattr(tp, "__dataclass_fields__"):
+        if not isinstance(value, dict):
+            problems.append(f"{key}: must be a table, got {_describe(value)}")
+            return MISSING
+        return _build(tp, value, key, problems)
+    if tp is Path:
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{key}: must be a non-empty path string, got {_describe(value)}")
+            return MISSING
+        return Path(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append(f"{key}: must be a number, got {_describe(value)}")
+            return MISSING
+        return float(value)
+    if (tp is int and isinstance(value, bool)) or not isinstance(value, tp):
+        problems.append(f"{key}: must be {_TYPE_NAMES.get(tp, tp)}, got {_describe(value)}")
+        return MISSING
+    return value
+
+
+def _build(cls: type[T], table: Mapping[str, Any], prefix: str, problems: list[str]) -> T:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls) if not f.metadata.get("internal")}  # type: ignore[arg-type]
+    dot = f"{prefix}." if prefix else ""
+    for name in table:
+        if name not in known:
+            problems.append(f"{dot}{name}: unknown key (known keys: {', '.join(sorted(known))})")
+    values: dict[str, Any] = {}
+    missing = False
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in known:
+            continue
+        key = f"{dot}{f.name}"
+        if f.name not in table:
+            if f.default is MISSING and f.default_factory is MISSING:
+                tp = hints[f.name]
+                what = "table" if hasattr(tp, "__dataclass_fields__") else "key"
+                problems.append(f"{key}: missing (required {what})")
+                missing = True
+            continue
+        value = _convert(hints[f.name], table[f.name], key, problems)
+        if value is MISSING:
+            missing = True
+            continue
+        check = f.metadata.get("check")
+        if check is not None:
+            problem = check(value)
+            if problem:
+                problems.append(f"{key}: {problem}")
+                missing = True
+                continue
+        values[f.name] = value
+    if missing:
+        return MISSING  # type: ignore[return-value]
+    return cls(**values)
+
+
+def _cross_checks(config: Config, problems: list[str]) -> None:
+    """Rules that span several keys: duplicates, mostly."""
+    seen: dict[str, int] = {}
+    for i, section in enumerate(config.sections):
+        if section.slug in seen:
+            problems.append(
+                f"sections[{i}].slug: duplicate slug {section.slug!r} "
+                f"(also sections[{seen[section.slug]}])"
+            )
+        seen.setdefault(section.slug, i)
+    names: dict[str, int] = {}
+    urls: dict[str, int] = {}
+    for i, source in enumerate(config.sidebar.sources):
+        for attr, index in (("name", names), ("url", urls)):
+            value = getattr(source, attr)
+            if value in index:
+                problems.append(
+                    f"sidebar.sources[{i}].{attr}: duplicate {attr} {value!r} "
+                    f"(also sidebar.sources[{index[value]}])"
+                )
+            index.setdefault(value, i)
+
+
+def parse_config(text: str, source: Path = Path(DEFAULT_CONFIG)) -> Config:
+    """Parse config text; raise :class:`ConfigError` listing every problem."""
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
+    problems: list[str] = []
+    config = _build(Config, table, "", problems)
+    if config is not MISSING:  # type: ignore[comparison-overlap]
+        config = replace(config, source=source)
+        _cross_checks(config, problems)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read the config from ``path``, else $SYNDICATE_CONFIG, else ./config.toml."""
+    chosen = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(chosen, ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(chosen, [f"cannot be read: {exc}"]) from None
+    return parse_config(text, chosen)
+
+
+def documented_keys(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str, str]]:
+    """Every config key with its one-line doc, for the README and its test."""
+    out: list[tuple[str, str]] = []
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        key = f"{prefix}{f.name}"
+        tp = hints[f.name]
+        inner = get_args(tp)[0] if get_origin(tp) is tuple else tp
+        if isinstance(inner, type) and hasattr(inner, "__dataclass_fields__"):
+            out += documented_keys(inner, f"{key}.")
+        else:
+            out.append((key, f.metadata.get("doc", "")))
+    return out
+
+
+__all__ = [
+    "CONFIG_ENV",
+    "Config",
+    "ConfigError",
+    "FeedsConfig",
+    "FetcherConfig",
+    "SectionConfig",
+    "ServerConfig",
+    "SidebarConfig",
+    "SiteConfig",
+    "SourceConfig",
+    "StoreConfig",
+    "documented_keys",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,98 @@
+"""The article model shared by the store, the importer and the feed builders.
+
+Plain frozen dataclasses with no behaviour tied to SQLite or HTTP, so the
+feed builders can be tested with hand-made articles and no store at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+Status = Literal["published", "draft"]
+STATUSES: tuple[Status, ...] = ("published", "draft")
+
+#: How timestamps are spelled in the store: fixed width, so text order is time order.
+STORE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def to_store_time(moment: datetime) -> str:
+    """Spell an aware datetime the one way the store accepts (UTC, seconds)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the store; attach a time zone first")
+    return moment.astimezone(UTC).strftime(STORE_TIME_FORMAT)
+
+
+def from_store_time(text: str) -> datetime:
+    return datetime.strptime(text, STORE_TIME_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Author:
+    slug: str
+    name: str
+    bio: str = ""
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Tag:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    caption: str = ""
+    alt: str = ""
+
+
+@dataclass(frozen=True)
+class PrintIssue:
+    number: int
+    date: date | None = None
+    pdf_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleIn:
+    """An article as a writer hands it over: validated, not yet stored.
+
+    ``updated`` is None when the writer did not say; the store then keeps the
+    stored value, or uses ``published`` for a new article.
+    """
+
+    slug: str
+    title: str
+    standfirst: str
+    body: str
+    section: str | None
+    issue: PrintIssue | None
+    published: datetime
+    updated: datetime | None
+    authors: tuple[Author, ...]
+    tags: tuple[Tag, ...]
+    image: Image | None
+    status: Status
+
+
+@dataclass(frozen=True)
+class Article:
+    """A stored article with its permanent numeric id."""
+
+    id: int
+    slug: str
+    title: str
+    standfirst: str
+    body: str
+    section: str | None
+    issue: PrintIssue | None
+    published: datetime
+    updated: datetime
+    authors: tuple[Author, ...]
+    tags: tuple[Tag, ...]
+    image: Image | None
+    status: Status

@@ -1,0 +1,435 @@
+"""The article store: the only module that writes SQL.
+
+One SQLite file in WAL mode, so the server's readers, the fetcher and an
+outside CMS can all use it at once. Writes go through explicit transactions;
+the connection runs in autocommit mode so nothing is held open by accident.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlite_utils
+
+from syndicate.models import (
+    Article,
+    ArticleIn,
+    Author,
+    Image,
+    PrintIssue,
+    Tag,
+    from_store_time,
+    to_store_time,
+)
+from syndicate.store.migrate import StoreVersionError, migrate, user_version
+from syndicate.store.schema import SCHEMA_VERSION
+
+ScopeKind = Literal["site", "section", "author", "issue", "tag"]
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+class StoreError(Exception):
+    """The store file cannot be used (missing, unreadable, not SQLite, too new)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which articles a feed holds: the whole site, or one section/author/issue/tag."""
+
+    kind: ScopeKind
+    key: str = ""
+
+
+SITE = Scope("site")
+
+# Every scope is one index walk: newest first, stopping after LIMIT rows.
+_LATEST_SQL: dict[ScopeKind, str] = {
+    "site": """
+        SELECT id FROM articles
+         WHERE status = 'published' AND published <= :now
+         ORDER BY published DESC, id DESC LIMIT :limit OFFSET :offset""",
+    "section": """
+        SELECT id FROM articles
+         WHERE status = 'published' AND section = :key AND published <= :now
+         ORDER BY published DESC, id DESC LIMIT :limit OFFSET :offset""",
+    "issue": """
+        SELECT id FROM articles
+         WHERE status = 'published' AND issue = CAST(:key AS INTEGER) AND published <= :now
+         ORDER BY published DESC, id DESC LIMIT :limit OFFSET :offset""",
+    "author": """
+        SELECT aa.article_id FROM article_authors AS aa
+          JOIN articles AS a ON a.id = aa.article_id
+         WHERE aa.author_id = (SELECT id FROM authors WHERE slug = :key)
+           AND aa.published <= :now AND a.status = 'published'
+         ORDER BY aa.published DESC, aa.article_id DESC LIMIT :limit OFFSET :offset""",
+    "tag": """
+        SELECT at.article_id FROM article_tags AS at
+          JOIN articles AS a ON a.id = at.article_id
+         WHERE at.tag_id = (SELECT id FROM tags WHERE slug = :key)
+           AND at.published <= :now AND a.status = 'published'
+         ORDER BY at.published DESC, at.article_id DESC LIMIT :limit OFFSET :offset""",
+}
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open a connection with the pragmas every user of the store relies on."""
+    target = f"file:{Path(path)}?mode={'ro' if readonly else 'rwc'}"
+    conn = sqlite3.connect(target, uri=True, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Store:
+    """An open article store. Safe to share between threads (one lock)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.lock = threading.RLock()
+        #: sqlite-utils' view of the same connection, for introspection and counts.
+        self.db = sqlite_utils.Database(conn)
+
+    # -- opening ------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str, *, create: bool = True) -> Store:
+        """Open (and if needed create and upgrade) the store at ``path``."""
+        path = Path(path)
+        if not create and not path.exists():
+            raise StoreError(f"{path}: no store here (run `syndicate demo` or `syndicate import`)")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = connect(path)
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise StoreError(f"{path}: could not switch to WAL mode (got {mode})")
+            migrate(conn, str(path))
+        except StoreVersionError as exc:
+            raise StoreError(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: not a usable SQLite store ({exc})") from None
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def version(self) -> int:
+        return user_version(self.conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE write transaction: everything in it lands, or nothing."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    # -- writing ------------------------------------------------------------
+
+    def upsert_articles(self, records: Iterable[ArticleIn], now: datetime) -> dict[Outcome, int]:
+        """Store many articles in one transaction; count what happened."""
+        counts: dict[Outcome, int] = {"created": 0, "updated": 0, "unchanged": 0}
+        with self.transaction() as conn:
+            for record in records:
+                counts[_upsert(conn, record, now)] += 1
+        return counts
+
+    def upsert_article(self, record: ArticleIn, now: datetime) -> Outcome:
+        with self.transaction() as conn:
+            return _upsert(conn, record, now)
+
+    def delete_article(self, slug: str) -> bool:
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM articles WHERE slug = ?", (slug,)).rowcount > 0
+
+    # -- reading ------------------------------------------------------------
+
+    def latest_ids(self, scope: Scope, now: datetime, limit: int, offset: int = 0) -> list[int]:
+        params = {"key": scope.key, "now": to_store_time(now), "limit": limit, "offset": offset}
+        with self.lock:
+            rows = self.conn.execute(_LATEST_SQL[scope.kind], params).fetchall()
+        return [row[0] for row in rows]
+
+    def latest(self, scope: Scope, now: datetime, limit: int, offset: int = 0) -> list[Article]:
+        """The newest published articles of a scope, as of ``now``."""
+        return self.articles(self.latest_ids(scope, now, limit, offset))
+
+    def latest_sql(self, kind: ScopeKind) -> str:
+        """The query behind :meth:`latest_ids`, for EXPLAIN QUERY PLAN tests."""
+        return _LATEST_SQL[kind]
+
+    def articles(self, ids: Sequence[int]) -> list[Article]:
+        """Load whole articles (bylines, tags, issue) in the order of ``ids``."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        with self.lock:
+            rows = self.conn.execute(
+                f"""SELECT a.id, a.slug, a.title, a.standfirst, a.body, a.section, a.issue,
+                           a.published, a.updated, a.image_url, a.image_caption, a.image_alt,
+                           a.status, p.date, p.pdf_url
+                      FROM articles AS a LEFT JOIN print_issues AS p ON p.number = a.issue
+                     WHERE a.id IN ({marks})""",
+                ids,
+            ).fetchall()
+            bylines: dict[int, list[Author]] = {}
+            for article_id, *author in self.conn.execute(
+                f"""SELECT aa.article_id, au.slug, au.name, au.bio, au.email, au.url
+                      FROM article_authors AS aa JOIN authors AS au ON au.id = aa.author_id
+                     WHERE aa.article_id IN ({marks}) ORDER BY aa.article_id, aa.position""",
+                ids,
+            ):
+                bylines.setdefault(article_id, []).append(Author(*author))
+            tags: dict[int, list[Tag]] = {}
+            for article_id, slug, name in self.conn.execute(
+                f"""SELECT at.article_id, t.slug, t.name
+                      FROM article_tags AS at JOIN tags AS t ON t.id = at.tag_id
+                     WHERE at.article_id IN ({marks}) ORDER BY at.article_id, t.slug""",
+                ids,
+            ):
+                tags.setdefault(article_id, []).append(Tag(slug, name))
+        by_id = {
+            row[0]: _article(row, tuple(bylines.get(row[0], ())), tuple(tags.get(row[0], ())))
+            for row in rows
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def article(self, slug: str) -> Article | None:
+        with self.lock:
+            row = self.conn.execute("SELECT id FROM articles WHERE slug = ?", (slug,)).fetchone()
+        return self.articles([row[0]])[0] if row else None
+
+    def author(self, slug: str) -> Author | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT slug, name, bio, email, url FROM authors WHERE slug = ?", (slug,)
+            ).fetchone()
+        return Author(*row) if row else None
+
+    def tag(self, slug: str) -> Tag | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT slug, name FROM tags WHERE slug = ?", (slug,)
+            ).fetchone()
+        return Tag(*row) if row else None
+
+    def print_issue(self, number: int) -> PrintIssue | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT number, date, pdf_url FROM print_issues WHERE number = ?", (number,)
+            ).fetchone()
+        return _issue(row[0], row[1], row[2]) if row else None
+
+    def count(self, table: str) -> int:
+        with self.lock:
+            return self.db[table].count
+
+    def check(self, sections: Iterable[str] | None = None) -> list[str]:
+        """Problems with the store's contents, as sentences (empty when healthy)."""
+        problems: list[str] = []
+        with self.lock:
+            result = self.conn.execute("PRAGMA quick_check").fetchall()
+            if result != [("ok",)]:
+                problems += [f"integrity: {r[0]}" for r in result[:20]]
+            for table, rowid, parent, _ in self.conn.execute("PRAGMA foreign_key_check"):
+                problems.append(f"{table} row {rowid}: refers to a missing {parent} row")
+            if sections is not None:
+                known = set(sections)
+                for section, n in self.conn.execute(
+                    "SELECT section, COUNT(*) FROM articles WHERE section IS NOT NULL "
+                    "GROUP BY section"
+                ):
+                    if section not in known:
+                        problems.append(
+                            f"articles: {n} article(s) in section {section!r}, "
+                            "which config.toml does not define"
+                        )
+        return problems
+
+
+def open_store(path: Path | str, *, create: bool = True) -> Store:
+    return Store.open(path, create=create)
+
+
+# -- row mapping and the upsert ------------------------------------------------
+
+
+def _issue(number: int, when: str | None, pdf_url: str | None) -> PrintIssue:
+    return PrintIssue(number, date.fromisoformat(when) if when else None, pdf_url)
+
+
+def _article(row: Sequence[Any], authors: tuple[Author, ...], tags: tuple[Tag, ...]) -> Article:
+    (aid, slug, title, standfirst, body, section, issue, published, updated) = row[:9]
+    (image_url, caption, alt, status, issue_date, pdf_url) = row[9:]
+    return Article(
+        id=aid,
+        slug=slug,
+        title=title,
+        standfirst=standfirst,
+        body=body,
+        section=section,
+        issue=_issue(issue, issue_date, pdf_url) if issue is not None else None,
+        published=from_store_time(published),
+        updated=from_store_time(updated),
+        authors=authors,
+        tags=tags,
+        image=Image(image_url, caption, alt) if image_url else None,
+        status=status,
+    )
+
+
+def _ensure_issue(conn: sqlite3.Connection, issue: PrintIssue) -> None:
+    conn.execute("INSERT OR IGNORE INTO print_issues (number) VALUES (?)", (issue.number,))
+    if issue.date is not None:
+        conn.execute(
+            "UPDATE print_issues SET date = ? WHERE number = ?",
+            (issue.date.isoformat(), issue.number),
+        )
+    if issue.pdf_url is not None:
+        conn.execute(
+            "UPDATE print_issues SET pdf_url = ? WHERE number = ?", (issue.pdf_url, issue.number)
+        )
+
+
+def _ensure_author(conn: sqlite3.Connection, author: Author) -> int:
+    conn.execute(
+        "INSERT INTO authors (slug, name) VALUES (?, ?) "
+        "ON CONFLICT (slug) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name",
+        (author.slug, author.name),
+    )
+    for column in ("bio", "email", "url"):
+        value = getattr(author, column)
+        if value:
+            conn.execute(
+                f"UPDATE authors SET {column} = ? WHERE slug = ? AND {column} IS NOT ?",
+                (value, author.slug, value),
+            )
+    return int(conn.execute("SELECT id FROM authors WHERE slug = ?", (author.slug,)).fetchone()[0])
+
+
+def _ensure_tag(conn: sqlite3.Connection, tag: Tag) -> int:
+    conn.execute("INSERT OR IGNORE INTO tags (slug, name) VALUES (?, ?)", (tag.slug, tag.name))
+    return int(conn.execute("SELECT id FROM tags WHERE slug = ?", (tag.slug,)).fetchone()[0])
+
+
+_COLUMNS = (
+    "title",
+    "standfirst",
+    "body",
+    "section",
+    "issue",
+    "published",
+    "image_url",
+    "image_caption",
+    "image_alt",
+    "status",
+)
+
+
+def _upsert(conn: sqlite3.Connection, record: ArticleIn, now: datetime) -> Outcome:
+    """Insert or update one article by slug; identical input changes nothing."""
+    if record.issue is not None:
+        _ensure_issue(conn, record.issue)
+    author_ids = [_ensure_author(conn, a) for a in record.authors]
+    tag_ids = sorted({_ensure_tag(conn, t) for t in record.tags})
+    published = to_store_time(record.published)
+    image = record.image
+    values: dict[str, Any] = {
+        "title": record.title,
+        "standfirst": record.standfirst,
+        "body": record.body,
+        "section": record.section,
+        "issue": record.issue.number if record.issue else None,
+        "published": published,
+        "image_url": image.url if image else None,
+        "image_caption": image.caption if image else "",
+        "image_alt": image.alt if image else "",
+        "status": record.status,
+    }
+    row = conn.execute(
+        f"SELECT id, updated, {', '.join(_COLUMNS)} FROM articles WHERE slug = ?", (record.slug,)
+    ).fetchone()
+    if row is None:
+        updated = max(record.updated or record.published, record.published)
+        cursor = conn.execute(
+            f"INSERT INTO articles (slug, updated, {', '.join(_COLUMNS)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
+            (record.slug, to_store_time(updated), *values.values()),
+        )
+        article_id = int(cursor.lastrowid or 0)
+        _write_links(conn, article_id, author_ids, tag_ids)
+        return "created"
+    article_id, stored_updated = row[0], row[1]
+    stored = dict(zip(_COLUMNS, row[2:], strict=True))
+    old_authors = [r[0] for r in conn.execute(_AUTHOR_IDS, (article_id,))]
+    old_tags = [r[0] for r in conn.execute(_TAG_IDS, (article_id,))]
+    same = stored == values and old_authors == author_ids and old_tags == tag_ids
+    if record.updated is not None:
+        wanted = to_store_time(max(record.updated, record.published))
+    elif same:
+        wanted = stored_updated
+    else:
+        wanted = to_store_time(max(now, record.published))
+    if same and wanted == stored_updated:
+        return "unchanged"
+    assignments = ", ".join(f"{c} = ?" for c in _COLUMNS)
+    conn.execute(
+        f"UPDATE articles SET updated = ?, {assignments} WHERE id = ?",
+        (wanted, *values.values(), article_id),
+    )
+    if old_authors != author_ids or old_tags != tag_ids:
+        conn.execute("DELETE FROM article_authors WHERE article_id = ?", (article_id,))
+        conn.execute("DELETE FROM article_tags WHERE article_id = ?", (article_id,))
+        _write_links(conn, article_id, author_ids, tag_ids)
+    return "updated"
+
+
+_AUTHOR_IDS = "SELECT author_id FROM article_authors WHERE article_id = ? ORDER BY position"
+_TAG_IDS = "SELECT tag_id FROM article_tags WHERE article_id = ? ORDER BY tag_id"
+
+
+def _write_links(
+    conn: sqlite3.Connection, article_id: int, author_ids: list[int], tag_ids: list[int]
+) -> None:
+    conn.executemany(
+        "INSERT INTO article_authors (article_id, position, author_id) VALUES (?, ?, ?)",
+        [(article_id, i, a) for i, a in enumerate(author_ids)],
+    )
+    conn.executemany(
+        "INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)",
+        [(article_id, t) for t in tag_ids],
+    )
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SITE",
+    "Outcome",
+    "Scope",
+    "ScopeKind",
+    "Store",
+    "StoreError",
+    "connect",
+    "open_store",
+]

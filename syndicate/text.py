@@ -1,0 +1,50 @@
+"""Text hygiene shared by the store, the builders and the fetcher.
+
+Feeds die on characters that XML 1.0 forbids: lxml refuses them and the
+whole feed becomes a 500. Every string that ends up in a document passes
+through :func:`xml_safe` first, so there is exactly one door to guard.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Everything XML 1.0 forbids (C0 controls except tab/newline/return, lone
+# surrogates, U+FFFE and U+FFFF), plus the C1 controls and noncharacters that
+# validators flag and that are, in practice, always mojibake.
+_XML_ILLEGAL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_WHITESPACE = re.compile(r"\s+")
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+def xml_safe(text: str) -> str:
+    """Drop every character that would make an XML 1.0 document ill-formed."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def encodable(text: str) -> str:
+    """Replace lone surrogates, which UTF-8 (and so SQLite) cannot store."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Fold runs of whitespace into single spaces and trim the ends."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def slugify(text: str) -> str:
+    """A URL-safe ASCII slug; non-Latin names fall back to their code points.
+
+    Accented Latin folds to plain letters ("José" -> "jose"); a name with no
+    Latin letters at all (Arabic, say) becomes a stable hex spelling instead
+    of an empty slug, so every author still gets a feed URL.
+    """
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _SLUG_JUNK.sub("-", folded.lower()).strip("-")
+    if slug:
+        return slug
+    return "u-" + "-".join(f"{ord(c):x}" for c in text if not c.isspace())[:120]
