@@ -9,6 +9,7 @@ new setting is one line here and is validated and documented like the rest.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -46,6 +47,8 @@ Check = Callable[[Any], str | None]
 
 def _range(lo: float | None = None, hi: float | None = None) -> Check:
     def check(value: Any) -> str | None:
+        if value != value:  # NaN: every comparison is False, so say it outright
+            return "must be a number, got nan"
         if lo is not None and value < lo:
             return f"must be at least {lo}, got {value}"
         if hi is not None and value > hi:
@@ -56,8 +59,12 @@ def _range(lo: float | None = None, hi: float | None = None) -> Check:
 
 
 def _http_url(value: Any) -> str | None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:
+        return f"is not a valid URL ({exc}): {value!r}"
+    if parts.scheme not in ("http", "https") or not host:
         return f"must be an absolute http(s) URL, got {value!r}"
     return None
 
@@ -77,7 +84,7 @@ def _base_url(value: Any) -> str | None:
 
 
 def _slug(value: Any) -> str | None:
-    if not SLUG_RE.match(value):
+    if not SLUG_RE.fullmatch(value):
         return f"must be a slug of lowercase letters, digits and single hyphens, got {value!r}"
     return None
 
@@ -87,14 +94,14 @@ def _not_blank(value: Any) -> str | None:
 
 
 def _language(value: Any) -> str | None:
-    if not re.match(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", value):
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
         return f"must be a language tag such as 'en' or 'en-GB', got {value!r}"
     return None
 
 
 def _tag_authority(value: Any) -> str | None:
-    if not re.match(
-        r"^([a-z0-9-]+(\.[a-z0-9-]+)+|[^@\s]+@[a-z0-9.-]+),\d{4}(-\d{2}(-\d{2})?)?$", value
+    if not re.fullmatch(
+        r"([a-z0-9-]+(\.[a-z0-9-]+)+|[^@\s]+@[a-z0-9.-]+),\d{4}(-\d{2}(-\d{2})?)?", value
     ):
         return (
             "must be a domain (or email) you owned on a date, as 'example.org,2026' "
@@ -269,6 +276,8 @@ def _convert(tp: Any, value: Any, key: str, problems: list[str]) -> Any:
             problems.append(f"{key}: must be an array of tables, got {_describe(value)}")
             return MISSING
         items = [_convert(item_type, v, f"{key}[{i}]", problems) for i, v in enumerate(value)]
+        if any(item is MISSING for item in items):
+            return MISSING  # its problems are recorded; cross-checks need whole items
         return tuple(items)
     if isinstance(tp, type) and hasattr(tp, "__dataclass_fields__"):
         if not isinstance(value, dict):
@@ -328,27 +337,35 @@ def _build(cls: type[T], table: Mapping[str, Any], prefix: str, problems: list[s
     return cls(**values)
 
 
-def _cross_checks(config: Config, problems: list[str]) -> None:
-    """Rules that span several keys: duplicates, mostly."""
-    seen: dict[str, int] = {}
-    for i, section in enumerate(config.sections):
-        if section.slug in seen:
-            problems.append(
-                f"sections[{i}].slug: duplicate slug {section.slug!r} "
-                f"(also sections[{seen[section.slug]}])"
-            )
-        seen.setdefault(section.slug, i)
-    names: dict[str, int] = {}
-    urls: dict[str, int] = {}
-    for i, source in enumerate(config.sidebar.sources):
-        for attr, index in (("name", names), ("url", urls)):
-            value = getattr(source, attr)
-            if value in index:
-                problems.append(
-                    f"sidebar.sources[{i}].{attr}: duplicate {attr} {value!r} "
-                    f"(also sidebar.sources[{index[value]}])"
-                )
-            index.setdefault(value, i)
+def _cross_checks(table: Mapping[str, Any], problems: list[str]) -> None:
+    """Duplicates across items, checked on the raw tables so they are reported
+    alongside every other problem, not only once the rest is fixed."""
+
+    def items(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    sidebar = table.get("sidebar")
+    lists = (
+        ("sections", items(table.get("sections")), ("slug",)),
+        (
+            "sidebar.sources",
+            items(sidebar.get("sources")) if isinstance(sidebar, dict) else [],
+            ("name", "url"),
+        ),
+    )
+    for where, entries, attrs in lists:
+        for attr in attrs:
+            seen: dict[str, int] = {}
+            for i, entry in enumerate(entries):
+                value = entry.get(attr) if isinstance(entry, dict) else None
+                if not isinstance(value, str):
+                    continue
+                if value in seen:
+                    problems.append(
+                        f"{where}[{i}].{attr}: duplicate {attr} {value!r} "
+                        f"(also {where}[{seen[value]}])"
+                    )
+                seen.setdefault(value, i)
 
 
 def parse_config(text: str, source: Path = Path(DEFAULT_CONFIG)) -> Config:
@@ -359,12 +376,10 @@ def parse_config(text: str, source: Path = Path(DEFAULT_CONFIG)) -> Config:
         raise ConfigError(source, [f"not valid TOML: {exc}"]) from None
     problems: list[str] = []
     config = _build(Config, table, "", problems)
-    if config is not MISSING:  # type: ignore[comparison-overlap]
-        config = replace(config, source=source)
-        _cross_checks(config, problems)
+    _cross_checks(table, problems)
     if problems:
         raise ConfigError(source, problems)
-    return config
+    return replace(config, source=source)
 
 
 def load_config(path: Path | str | None = None) -> Config:
@@ -376,7 +391,9 @@ def load_config(path: Path | str | None = None) -> Config:
         raise ConfigError(chosen, ["file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(chosen, [f"cannot be read: {exc}"]) from None
-    return parse_config(text, chosen)
+    config = parse_config(text, chosen)
+    # Pin the folder now: a later chdir must not move the store.
+    return replace(config, source=chosen.resolve())
 
 
 def documented_keys(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str, str]]:
@@ -412,3 +429,34 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
+
+
+def keys_markdown() -> str:
+    """The README's table of config keys, generated so it cannot drift."""
+    defaults = _defaults()
+    lines = ["| key | default | what |", "|---|---|---|"]
+    for key, doc in documented_keys():
+        default = defaults.get(key, "required")
+        lines.append(f"| `{key}` | {default} | {doc} |")
+    return "\n".join(lines)
+
+
+def _defaults(cls: type[Any] = Config, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        key = f"{prefix}{f.name}"
+        tp = hints[f.name]
+        inner = get_args(tp)[0] if get_origin(tp) is tuple else tp
+        if isinstance(inner, type) and hasattr(inner, "__dataclass_fields__"):
+            out.update(_defaults(inner, f"{key}."))
+        elif f.default is not MISSING:
+            value = f.default
+            if isinstance(value, bool):
+                text = str(value).lower()
+            elif isinstance(value, str | Path):
+                text = json.dumps(str(value), ensure_ascii=False)
+            else:
+                text = str(value)
+            out[key] = f"`{text}`"
+    return out

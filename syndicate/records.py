@@ -7,6 +7,7 @@ a record at once as ``{field: reason}`` so a CMS can show them all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,20 +44,27 @@ class RecordError(ValueError):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
+# RFC 3339 section 5.6, plus a missing offset (taken as UTC) and a space for
+# the T, which CMS exports often use.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
+
+
 def parse_time(value: Any) -> datetime:
     """RFC 3339 to aware UTC; a time without an offset is taken as UTC."""
     if not isinstance(value, str):
         raise ValueError(f"must be an RFC 3339 date-time string, got {type(value).__name__}")
     text = value.strip()
+    if not _RFC3339.fullmatch(text):
+        raise ValueError(f"not an RFC 3339 date-time: {value!r}")
     if text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"not an RFC 3339 date-time: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC).replace(microsecond=0)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC).replace(microsecond=0)
+    except (ValueError, OverflowError):
+        raise ValueError(f"not an RFC 3339 date-time in range: {value!r}") from None
     if not 1 <= moment.year <= 9999:
         raise ValueError(f"year out of range: {value!r}")
     return moment

@@ -47,4 +47,7 @@ def slugify(text: str) -> str:
     slug = _SLUG_JUNK.sub("-", folded.lower()).strip("-")
     if slug:
         return slug
-    return "u-" + "-".join(f"{ord(c):x}" for c in text if not c.isspace())[:120]
+    points = [f"{ord(c):x}" for c in text if not c.isspace()]
+    if not points:
+        return ""
+    return ("u-" + "-".join(points))[:120].rstrip("-")

@@ -30,6 +30,7 @@ from syndicate.models import (
 )
 from syndicate.store.migrate import StoreVersionError, migrate, user_version
 from syndicate.store.schema import SCHEMA_VERSION
+from syndicate.text import encodable
 
 ScopeKind = Literal["site", "section", "author", "issue", "tag"]
 Outcome = Literal["created", "updated", "unchanged"]
@@ -49,32 +50,46 @@ class Scope:
 
 SITE = Scope("site")
 
-# Every scope is one index walk: newest first, stopping after LIMIT rows.
+# Every scope is one index walk, newest first. {cmp} is "<=" for what is
+# live at :now and ">" for what is scheduled after it; {tail} orders and
+# limits the live walk, and is empty when the few scheduled rows are counted.
+_SCOPE_SQL: dict[ScopeKind, tuple[str, str]] = {
+    "site": (
+        "SELECT id FROM articles WHERE status = 'published' AND published {cmp} :now",
+        "ORDER BY published DESC, id DESC",
+    ),
+    "section": (
+        "SELECT id FROM articles"
+        " WHERE status = 'published' AND section = :key AND published {cmp} :now",
+        "ORDER BY published DESC, id DESC",
+    ),
+    "issue": (
+        "SELECT id FROM articles WHERE status = 'published'"
+        " AND issue = CAST(:key AS INTEGER) AND published {cmp} :now",
+        "ORDER BY published DESC, id DESC",
+    ),
+    "author": (
+        "SELECT aa.article_id FROM article_authors AS aa"
+        " JOIN articles AS a ON a.id = aa.article_id"
+        " WHERE aa.author_id = (SELECT id FROM authors WHERE slug = :key)"
+        " AND aa.published {cmp} :now AND a.status = 'published'",
+        "ORDER BY aa.published DESC, aa.article_id DESC",
+    ),
+    "tag": (
+        "SELECT at.article_id FROM article_tags AS at"
+        " JOIN articles AS a ON a.id = at.article_id"
+        " WHERE at.tag_id = (SELECT id FROM tags WHERE slug = :key)"
+        " AND at.published {cmp} :now AND a.status = 'published'",
+        "ORDER BY at.published DESC, at.article_id DESC",
+    ),
+}
 _LATEST_SQL: dict[ScopeKind, str] = {
-    "site": """
-        SELECT id FROM articles
-         WHERE status = 'published' AND published <= :now
-         ORDER BY published DESC, id DESC LIMIT :limit OFFSET :offset""",
-    "section": """
-        SELECT id FROM articles
-         WHERE status = 'published' AND section = :key AND published <= :now
-         ORDER BY published DESC, id DESC LIMIT :limit OFFSET :offset""",
-    "issue": """
-        SELECT id FROM articles
-         WHERE status = 'published' AND issue = CAST(:key AS INTEGER) AND published <= :now
-         ORDER BY published DESC, id DESC LIMIT :limit OFFSET :offset""",
-    "author": """
-        SELECT aa.article_id FROM article_authors AS aa
-          JOIN articles AS a ON a.id = aa.article_id
-         WHERE aa.author_id = (SELECT id FROM authors WHERE slug = :key)
-           AND aa.published <= :now AND a.status = 'published'
-         ORDER BY aa.published DESC, aa.article_id DESC LIMIT :limit OFFSET :offset""",
-    "tag": """
-        SELECT at.article_id FROM article_tags AS at
-          JOIN articles AS a ON a.id = at.article_id
-         WHERE at.tag_id = (SELECT id FROM tags WHERE slug = :key)
-           AND at.published <= :now AND a.status = 'published'
-         ORDER BY at.published DESC, at.article_id DESC LIMIT :limit OFFSET :offset""",
+    kind: f"{where.format(cmp='<=')} {order} LIMIT :limit OFFSET :offset"
+    for kind, (where, order) in _SCOPE_SQL.items()
+}
+_FUTURE_SQL: dict[ScopeKind, str] = {
+    kind: f"SELECT COUNT(*) FROM ({where.format(cmp='>')})"
+    for kind, (where, _) in _SCOPE_SQL.items()
 }
 
 
@@ -153,11 +168,14 @@ class Store:
         with self.transaction() as conn:
             for record in records:
                 counts[_upsert(conn, record, now)] += 1
+            _prune(conn)
         return counts
 
     def upsert_article(self, record: ArticleIn, now: datetime) -> Outcome:
         with self.transaction() as conn:
-            return _upsert(conn, record, now)
+            outcome = _upsert(conn, record, now)
+            _prune(conn)
+            return outcome
 
     def delete_article(self, slug: str) -> bool:
         with self.transaction() as conn:
@@ -241,6 +259,39 @@ class Store:
             ).fetchone()
         return _issue(row[0], row[1], row[2]) if row else None
 
+    # -- what the feed cache asks -------------------------------------------
+
+    def count_visible(self, scope: Scope, now: datetime) -> int:
+        """Published articles of a scope as of ``now``, without counting them all.
+
+        feed_counts holds every published article (triggers keep it); only the
+        few scheduled ones still in the future are counted and taken off.
+        """
+        key = scope.key
+        params = {"key": key, "now": to_store_time(now), "limit": -1, "offset": 0}
+        future_sql = _FUTURE_SQL[scope.kind]
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT n FROM feed_counts WHERE kind = ? AND key = ?", (scope.kind, key)
+            ).fetchone()
+            future = self.conn.execute(future_sql, params).fetchone()[0]
+        return max(0, int(row[0] if row else 0) - int(future))
+
+    def directory(self, kind: ScopeKind) -> list[tuple[str, str, int]]:
+        """(key, display name, published articles) of every author, tag or issue with articles."""
+        sql = {
+            "author": "SELECT c.key, a.name, c.n FROM feed_counts AS c JOIN authors AS a"
+            " ON a.slug = c.key WHERE c.kind = 'author' AND c.n > 0 ORDER BY a.name, a.slug",
+            "tag": "SELECT c.key, t.name, c.n FROM feed_counts AS c JOIN tags AS t"
+            " ON t.slug = c.key WHERE c.kind = 'tag' AND c.n > 0 ORDER BY t.name, t.slug",
+            "issue": "SELECT c.key, 'Issue ' || c.key, c.n FROM feed_counts AS c"
+            " WHERE c.kind = 'issue' AND c.n > 0 ORDER BY CAST(c.key AS INTEGER) DESC",
+            "section": "SELECT key, key, n FROM feed_counts WHERE kind = 'section' ORDER BY key",
+            "site": "SELECT '', '', n FROM feed_counts WHERE kind = 'site'",
+        }[kind]
+        with self.lock:
+            return [(str(k), str(name), int(n)) for k, name, n in self.conn.execute(sql)]
+
     def count(self, table: str) -> int:
         with self.lock:
             return self.db[table].count
@@ -272,6 +323,18 @@ def open_store(path: Path | str, *, create: bool = True) -> Store:
     return Store.open(path, create=create)
 
 
+#: How many feed_changes rows to keep. A server that falls further behind than
+#: this simply rebuilds every feed once, so the log never grows without bound.
+CHANGES_KEPT = 20_000
+
+
+def _prune(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "DELETE FROM feed_changes WHERE seq <= (SELECT MAX(seq) FROM feed_changes) - ?",
+        (CHANGES_KEPT,),
+    )
+
+
 # -- row mapping and the upsert ------------------------------------------------
 
 
@@ -300,35 +363,39 @@ def _article(row: Sequence[Any], authors: tuple[Author, ...], tags: tuple[Tag, .
 
 
 def _ensure_issue(conn: sqlite3.Connection, issue: PrintIssue) -> None:
-    conn.execute("INSERT OR IGNORE INTO print_issues (number) VALUES (?)", (issue.number,))
-    if issue.date is not None:
-        conn.execute(
-            "UPDATE print_issues SET date = ? WHERE number = ?",
-            (issue.date.isoformat(), issue.number),
-        )
-    if issue.pdf_url is not None:
-        conn.execute(
-            "UPDATE print_issues SET pdf_url = ? WHERE number = ?", (issue.pdf_url, issue.number)
-        )
+    """Create or complete a print issue; a value left out never erases a stored one."""
+    conn.execute(
+        "INSERT INTO print_issues (number, date, pdf_url) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (number) DO UPDATE SET date = coalesce(?2, date), "
+        "pdf_url = coalesce(?3, pdf_url) "
+        "WHERE (?2 IS NOT NULL AND ?2 IS NOT date) OR (?3 IS NOT NULL AND ?3 IS NOT pdf_url)",
+        (issue.number, issue.date.isoformat() if issue.date else None, issue.pdf_url),
+    )
 
 
 def _ensure_author(conn: sqlite3.Connection, author: Author) -> int:
-    conn.execute(
-        "INSERT INTO authors (slug, name) VALUES (?, ?) "
-        "ON CONFLICT (slug) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name",
-        (author.slug, author.name),
+    """Create an author, or update what the record says; never blank out stored details."""
+    values = (
+        author.slug,
+        encodable(author.name),
+        encodable(author.bio) or None,
+        encodable(author.email) if author.email else None,
+        encodable(author.url) if author.url else None,
     )
-    for column in ("bio", "email", "url"):
-        value = getattr(author, column)
-        if value:
-            conn.execute(
-                f"UPDATE authors SET {column} = ? WHERE slug = ? AND {column} IS NOT ?",
-                (value, author.slug, value),
-            )
+    conn.execute(
+        "INSERT INTO authors (slug, name, bio, email, url) "
+        "VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) "
+        "ON CONFLICT (slug) DO UPDATE SET name = ?2, bio = coalesce(?3, bio), "
+        "email = coalesce(?4, email), url = coalesce(?5, url) "
+        "WHERE name IS NOT ?2 OR (?3 IS NOT NULL AND ?3 IS NOT bio) "
+        "OR (?4 IS NOT NULL AND ?4 IS NOT email) OR (?5 IS NOT NULL AND ?5 IS NOT url)",
+        values,
+    )
     return int(conn.execute("SELECT id FROM authors WHERE slug = ?", (author.slug,)).fetchone()[0])
 
 
 def _ensure_tag(conn: sqlite3.Connection, tag: Tag) -> int:
+    tag = Tag(slug=tag.slug, name=encodable(tag.name))
     conn.execute("INSERT OR IGNORE INTO tags (slug, name) VALUES (?, ?)", (tag.slug, tag.name))
     return int(conn.execute("SELECT id FROM tags WHERE slug = ?", (tag.slug,)).fetchone()[0])
 
@@ -348,7 +415,11 @@ _COLUMNS = (
 
 
 def _upsert(conn: sqlite3.Connection, record: ArticleIn, now: datetime) -> Outcome:
-    """Insert or update one article by slug; identical input changes nothing."""
+    """Insert or update one article by slug; identical input changes nothing.
+
+    Text is stored exactly as given, except lone surrogates (which UTF-8
+    cannot hold) become U+FFFD: the store never refuses a str.
+    """
     if record.issue is not None:
         _ensure_issue(conn, record.issue)
     author_ids = [_ensure_author(conn, a) for a in record.authors]
@@ -356,15 +427,15 @@ def _upsert(conn: sqlite3.Connection, record: ArticleIn, now: datetime) -> Outco
     published = to_store_time(record.published)
     image = record.image
     values: dict[str, Any] = {
-        "title": record.title,
-        "standfirst": record.standfirst,
-        "body": record.body,
+        "title": encodable(record.title),
+        "standfirst": encodable(record.standfirst),
+        "body": encodable(record.body),
         "section": record.section,
         "issue": record.issue.number if record.issue else None,
         "published": published,
-        "image_url": image.url if image else None,
-        "image_caption": image.caption if image else "",
-        "image_alt": image.alt if image else "",
+        "image_url": encodable(image.url) if image else None,
+        "image_caption": encodable(image.caption) if image else "",
+        "image_alt": encodable(image.alt) if image else "",
         "status": record.status,
     }
     row = conn.execute(

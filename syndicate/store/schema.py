@@ -99,7 +99,185 @@ WHEN NEW.published IS NOT OLD.published BEGIN
 END;
 """
 
+
+# -- migration 2: what the feed cache needs to stay fresh cheaply ------------------
+#
+# feed_changes is an append-only log of which feeds a write touched, filled by
+# triggers so that writes by ANY process (the CMS writing SQL directly
+# included) are seen. A server notices that the file changed (PRAGMA
+# data_version), reads the log past the last sequence number it saw, and
+# rebuilds only those feeds.
+#
+# feed_counts holds the number of published articles per feed, also kept by
+# triggers, so the "last page" link of a paged feed costs one row read instead
+# of a count that grows with the store.
+
+
+def _article_scope_rows(row: str) -> str:
+    """(kind, key) rows for the scopes an articles row belongs to."""
+    return (
+        f"SELECT 'site' AS kind, '' AS key UNION ALL SELECT 'section', {row}.section "
+        f"WHERE {row}.section IS NOT NULL UNION ALL SELECT 'issue', CAST({row}.issue AS TEXT) "
+        f"WHERE {row}.issue IS NOT NULL"
+    )
+
+
+def _linked_scope_rows(row: str) -> str:
+    """(kind, key) rows for the author and tag feeds an article appears in."""
+    return (
+        f"SELECT 'author' AS kind, au.slug AS key FROM article_authors AS aa "
+        f"JOIN authors AS au ON au.id = aa.author_id WHERE aa.article_id = {row}.id "
+        f"UNION ALL SELECT 'tag', t.slug FROM article_tags AS at "
+        f"JOIN tags AS t ON t.id = at.tag_id WHERE at.article_id = {row}.id"
+    )
+
+
+def _bump(rows: str, delta: int) -> str:
+    return (
+        f"INSERT INTO feed_counts (kind, key, n) SELECT kind, key, {delta} FROM ({rows}) "
+        f"WHERE true ON CONFLICT (kind, key) DO UPDATE SET n = n + ({delta});"
+    )
+
+
+def _log(rows: str) -> str:
+    return f"INSERT INTO feed_changes (kind, key) SELECT * FROM ({rows});"
+
+
+_NEW_SCOPES = _article_scope_rows("NEW")
+_OLD_SCOPES = _article_scope_rows("OLD")
+_NEW_LINKED = _linked_scope_rows("NEW")
+_OLD_LINKED = _linked_scope_rows("OLD")
+_AUTHOR_OF = "SELECT 'author' AS kind, slug AS key FROM authors WHERE id = {row}.author_id"
+_TAG_OF = "SELECT 'tag' AS kind, slug AS key FROM tags WHERE id = {row}.tag_id"
+_STATUS_OF = "(SELECT status FROM articles WHERE id = {row}.article_id) = 'published'"
+
+#: Recompute feed_counts from scratch (after a bulk load that bypassed the triggers).
+RECOUNT = """
+DELETE FROM feed_counts;
+INSERT INTO feed_counts (kind, key, n)
+    SELECT 'site', '', COUNT(*) FROM articles WHERE status = 'published';
+INSERT INTO feed_counts (kind, key, n)
+    SELECT 'section', section, COUNT(*) FROM articles
+     WHERE status = 'published' AND section IS NOT NULL GROUP BY section;
+INSERT INTO feed_counts (kind, key, n)
+    SELECT 'issue', CAST(issue AS TEXT), COUNT(*) FROM articles
+     WHERE status = 'published' AND issue IS NOT NULL GROUP BY issue;
+INSERT INTO feed_counts (kind, key, n)
+    SELECT 'author', au.slug, COUNT(*) FROM article_authors AS aa
+      JOIN authors AS au ON au.id = aa.author_id
+      JOIN articles AS a ON a.id = aa.article_id
+     WHERE a.status = 'published' GROUP BY au.slug;
+INSERT INTO feed_counts (kind, key, n)
+    SELECT 'tag', t.slug, COUNT(*) FROM article_tags AS at
+      JOIN tags AS t ON t.id = at.tag_id
+      JOIN articles AS a ON a.id = at.article_id
+     WHERE a.status = 'published' GROUP BY t.slug;
+"""
+
+MIGRATION_2 = f"""
+CREATE TABLE feed_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE feed_counts (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    n INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+
+{RECOUNT}
+CREATE TRIGGER feed_article_insert AFTER INSERT ON articles BEGIN
+    {_log(_NEW_SCOPES)}
+    {_bump(f"{_NEW_SCOPES}", 1).replace("WHERE true", "WHERE NEW.status = 'published'")}
+END;
+
+CREATE TRIGGER feed_article_update AFTER UPDATE ON articles BEGIN
+    {_log(_OLD_SCOPES + " UNION " + _NEW_SCOPES + " UNION " + _NEW_LINKED)}
+    {_bump(_OLD_SCOPES, -1).replace("WHERE true", "WHERE OLD.status = 'published'")}
+    {_bump(_NEW_SCOPES, 1).replace("WHERE true", "WHERE NEW.status = 'published'")}
+    {
+    _bump(_NEW_LINKED, -1).replace(
+        "WHERE true", "WHERE OLD.status = 'published' AND NEW.status <> 'published'"
+    )
+}
+    {
+    _bump(_NEW_LINKED, 1).replace(
+        "WHERE true", "WHERE NEW.status = 'published' AND OLD.status <> 'published'"
+    )
+}
+END;
+
+-- BEFORE, so the bylines and tags are still there to be counted down; the
+-- cascade that deletes them then finds no article and counts nothing twice.
+CREATE TRIGGER feed_article_delete BEFORE DELETE ON articles BEGIN
+    {_log(_OLD_SCOPES + " UNION " + _OLD_LINKED)}
+    {_bump(_OLD_SCOPES, -1).replace("WHERE true", "WHERE OLD.status = 'published'")}
+    {_bump(_OLD_LINKED, -1).replace("WHERE true", "WHERE OLD.status = 'published'")}
+END;
+
+CREATE TRIGGER feed_byline_insert AFTER INSERT ON article_authors BEGIN
+    {_log(_AUTHOR_OF.format(row="NEW"))}
+    {
+    _bump(_AUTHOR_OF.format(row="NEW"), 1).replace(
+        "WHERE true", "WHERE " + _STATUS_OF.format(row="NEW")
+    )
+}
+END;
+
+CREATE TRIGGER feed_byline_delete AFTER DELETE ON article_authors BEGIN
+    {_log(_AUTHOR_OF.format(row="OLD"))}
+    {
+    _bump(_AUTHOR_OF.format(row="OLD"), -1).replace(
+        "WHERE true", "WHERE " + _STATUS_OF.format(row="OLD")
+    )
+}
+END;
+
+CREATE TRIGGER feed_tagging_insert AFTER INSERT ON article_tags BEGIN
+    {_log(_TAG_OF.format(row="NEW"))}
+    {
+    _bump(_TAG_OF.format(row="NEW"), 1).replace(
+        "WHERE true", "WHERE " + _STATUS_OF.format(row="NEW")
+    )
+}
+END;
+
+CREATE TRIGGER feed_tagging_delete AFTER DELETE ON article_tags BEGIN
+    {_log(_TAG_OF.format(row="OLD"))}
+    {
+    _bump(_TAG_OF.format(row="OLD"), -1).replace(
+        "WHERE true", "WHERE " + _STATUS_OF.format(row="OLD")
+    )
+}
+END;
+
+-- Author and tag names appear in many feeds: rare edits, so they simply mark
+-- every feed as changed. An issue's date and PDF appear in its own feed only.
+CREATE TRIGGER feed_author_update AFTER UPDATE ON authors
+WHEN NEW.slug IS NOT OLD.slug OR NEW.name IS NOT OLD.name OR NEW.url IS NOT OLD.url
+  OR NEW.email IS NOT OLD.email OR NEW.bio IS NOT OLD.bio BEGIN
+    UPDATE feed_counts SET key = NEW.slug WHERE kind = 'author' AND key = OLD.slug
+       AND NEW.slug IS NOT OLD.slug;
+    INSERT INTO feed_changes (kind, key) VALUES ('all', '');
+END;
+CREATE TRIGGER feed_tag_update AFTER UPDATE ON tags
+WHEN NEW.slug IS NOT OLD.slug OR NEW.name IS NOT OLD.name BEGIN
+    UPDATE feed_counts SET key = NEW.slug WHERE kind = 'tag' AND key = OLD.slug
+       AND NEW.slug IS NOT OLD.slug;
+    INSERT INTO feed_changes (kind, key) VALUES ('all', '');
+END;
+CREATE TRIGGER feed_issue_update AFTER UPDATE ON print_issues
+WHEN NEW.date IS NOT OLD.date OR NEW.pdf_url IS NOT OLD.pdf_url
+  OR NEW.number IS NOT OLD.number BEGIN
+    INSERT INTO feed_changes (kind, key)
+    VALUES ('issue', CAST(OLD.number AS TEXT)), ('issue', CAST(NEW.number AS TEXT));
+END;
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1,)
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,48 @@
+"""One entry point for every format: ``render(fmt, spec, articles) -> bytes``.
+
+The web layer and ``syndicate export`` call this and nothing else, so adding
+a format is one line here. Each format module cites its specification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final, Protocol
+
+from syndicate.build import atom, jsonfeed, rss
+from syndicate.build.spec import FeedFormat, FeedSpec
+from syndicate.models import Article
+
+
+class Builder(Protocol):
+    def __call__(
+        self, spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = True
+    ) -> bytes: ...
+
+
+BUILDERS: Final[dict[FeedFormat, Builder]] = {
+    "rss": rss.build,
+    "atom": atom.build,
+    "json": jsonfeed.build,
+}
+
+
+def render(
+    fmt: FeedFormat,
+    spec: FeedSpec,
+    articles: Sequence[Article],
+    *,
+    enclosures: bool = True,
+) -> bytes:
+    """The feed document in ``fmt``, as UTF-8 bytes; pure and deterministic.
+
+    ``articles`` must already be in feed order (newest first) and already be
+    the page to show; ``enclosures=False`` leaves out print-issue PDFs.
+    """
+    try:
+        builder = BUILDERS[fmt]
+    except KeyError:
+        raise ValueError(
+            f"unknown feed format {fmt!r}; expected one of {sorted(BUILDERS)}"
+        ) from None
+    return builder(spec, articles, enclosures=enclosures)

@@ -1,0 +1,145 @@
+"""RSS 2.0 feeds, built with feedgen.
+
+Follows the RSS 2.0 specification (https://www.rssboard.org/rss-specification)
+and the RSS Advisory Board's Best Practices Profile
+(https://www.rssboard.org/rss-profile), with these extensions:
+
+* ``atom:link`` (RFC 4287 section 4.2.7) for ``rel="self"``, the other formats
+  (``rel="alternate"``), RFC 5005 paging (``first``, ``previous``, ``next``,
+  ``last``) and the WebSub hub (``rel="hub"``, W3C WebSub section 4);
+* ``content:encoded`` (http://purl.org/rss/1.0/modules/content/) for the body;
+* ``dc:creator`` (Dublin Core) for bylines, one per author, because RSS
+  ``<author>`` must be an email address;
+* ``media:content`` (Media RSS) for the lead image.
+
+Choices the spec leaves open, and why:
+
+* The channel ``<link>`` is the site page, not the feed: feedgen takes the
+  last ``link()`` added, so the HTML page is added last.
+* ``<guid isPermaLink="false">`` is the tag: URI from ``entry_id``, the same
+  ID Atom and JSON Feed use, so a slug change never duplicates an item.
+* ``<description>`` carries the standfirst *HTML-escaped*: readers treat RSS
+  descriptions as HTML, and the standfirst is plain text (the Atom summary is
+  ``type="text"``); escaping keeps "a < b" or "AT&T" reading as written.
+* ``<enclosure length="0">``: ``length`` is required and the PDF's size is not
+  known; the Best Practices Profile says to use 0 when unknown.
+* ``<lastBuildDate>`` is the newest article's ``updated`` (epoch when empty),
+  never the clock, so the same store gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from functools import partial
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from syndicate.build.common import (
+    ATOM_NS,
+    DC_NS,
+    FEED_MEDIA_TYPES,
+    MEDIA_NS,
+    EntryView,
+    FeedgenHook,
+    FeedView,
+    add_media_content,
+    prepare,
+)
+from syndicate.build.spec import FeedSpec
+from syndicate.models import Article
+
+RSS_DOCS = "https://www.rssboard.org/rss-specification"
+
+
+def _channel_links(view: FeedView, rss: etree._Element) -> None:
+    """The atom:link elements feedgen does not write into an RSS channel.
+
+    feedgen writes only ``rel="self"``; alternates, paging and the hub are
+    added here, in the same order as in the Atom feed.
+    """
+    channel = rss.find("channel")
+    if channel is None:  # pragma: no cover - feedgen always writes one
+        return
+
+    def link(rel: str, href: str, media_type: str | None = None) -> None:
+        element = etree.SubElement(channel, f"{{{ATOM_NS}}}link", rel=rel, href=href)
+        if media_type:
+            element.set("type", media_type)
+
+    for fmt, url in view.alternates:
+        if fmt != "rss":
+            link("alternate", url, FEED_MEDIA_TYPES[fmt])
+    if view.pages is not None:
+        link("first", view.pages.first)
+        if view.pages.previous:
+            link("previous", view.pages.previous)
+        if view.pages.next:
+            link("next", view.pages.next)
+        link("last", view.pages.last)
+    if view.hub_url:
+        link("hub", view.hub_url)
+
+
+def _item_extras(entry: EntryView, item: etree._Element) -> None:
+    """One ``dc:creator`` per byline, then the lead image."""
+    for person in entry.authors:
+        etree.SubElement(item, f"{{{DC_NS}}}creator").text = person.name
+    if entry.image is not None:
+        add_media_content(item, entry.image)
+
+
+def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = True) -> bytes:
+    """The RSS 2.0 document for ``articles`` (newest first), as UTF-8 bytes.
+
+    ``enclosures=False`` leaves out the print-issue PDFs (for feeds where a
+    PDF per item would be noise; see the module notes).
+    """
+    view = prepare(spec, articles, enclosures=enclosures)
+    fg = FeedGenerator()
+    fg.register_extension(
+        "syndicate_channel",
+        partial(FeedgenHook, {"dc": DC_NS, "media": MEDIA_NS}, partial(_channel_links, view)),
+        None,
+        atom=False,
+        rss=True,
+    )
+    fg.title(view.title)
+    fg.description(view.description)
+    fg.link(href=view.self_url, rel="self", type=FEED_MEDIA_TYPES["rss"])
+    fg.link(href=view.html_url, rel="alternate")  # last link() = channel <link>
+    if view.language:
+        fg.language(view.language)
+    if view.rights:
+        fg.copyright(view.rights)
+    generator = " ".join(part for part in (view.generator, view.generator_version) if part)
+    fg.generator(generator)
+    fg.docs(RSS_DOCS)
+    image = view.logo or view.icon
+    if image:
+        fg.image(url=image, title=view.title, link=view.html_url)
+    fg.lastBuildDate(view.updated)
+
+    for entry in view.entries:
+        item = fg.add_entry(order="append")
+        item.title(entry.title)
+        item.link(href=entry.url)
+        item.guid(entry.id, permalink=False)
+        if entry.summary:
+            item.description(html.escape(entry.summary, quote=False))
+        if entry.content_html is not None:
+            item.content(entry.content_html)
+        if entry.categories:
+            item.category(
+                [{"term": c.term, "label": c.label, "scheme": c.scheme} for c in entry.categories]
+            )
+        if entry.enclosure is not None:
+            item.enclosure(entry.enclosure.url, 0, entry.enclosure.mime_type)
+        item.published(entry.published)
+        item.updated(entry.updated)
+        item.register_extension(
+            "syndicate_item", partial(FeedgenHook, {}, partial(_item_extras, entry)), atom=False
+        )
+    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return data

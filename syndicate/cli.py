@@ -1,0 +1,243 @@
+"""The ``syndicate`` command.
+
+Every command takes the config from ``--config``, else $SYNDICATE_CONFIG,
+else ./config.toml, and reports problems as sentences on stderr with a
+non-zero exit status, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import click
+
+from syndicate import __version__
+from syndicate.config import CONFIG_ENV, Config, ConfigError, load_config
+from syndicate.store import Outcome, Store, StoreError
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"syndicate: {message}", err=True)
+    sys.exit(code)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class Context:
+    """What every command shares: the path of the config, loaded on demand."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+
+    def config(self) -> Config:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            fail(exc.report())
+
+    def store(self, config: Config, *, create: bool = True) -> Store:
+        try:
+            return Store.open(config.store_path, create=create)
+        except StoreError as exc:
+            fail(str(exc))
+
+
+@contextmanager
+def progress(length: int, label: str) -> Iterator[Any]:
+    """A progress bar on a terminal; silent when stderr is not one (CI, pipes)."""
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield bar
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Config file (default: ${CONFIG_ENV}, else ./config.toml).",
+)
+@click.version_option(__version__, prog_name="syndicate")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """syndicate: feeds and syndication for news publishers."""
+    ctx.obj = Context(config_path)
+
+
+@main.command()
+@click.pass_obj
+def check(obj: Context) -> None:
+    """Validate config.toml and the store; list every problem (exit 1) or say OK.
+
+    Editors: run this after changing config.toml. It changes nothing.
+    """
+    try:
+        config = load_config(obj.config_path)
+    except ConfigError as exc:
+        click.echo(exc.report(), err=True)
+        sys.exit(1)
+    problems: list[str] = []
+    path = config.store_path
+    if not path.exists():
+        problems.append(
+            f"store: {path} does not exist (run `syndicate demo` or `syndicate import`)"
+        )
+    else:
+        try:
+            with Store.open(path, create=False) as store:
+                problems += [
+                    f"store: {p}" for p in store.check(sections=[s.slug for s in config.sections])
+                ]
+                articles = store.count("articles")
+        except StoreError as exc:
+            problems.append(f"store: {exc}")
+    if problems:
+        click.echo(f"{len(problems)} problem(s):", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"OK: {config.source} is valid ({len(config.sections)} sections, "
+        f"{len(config.sidebar.sources)} sidebar sources); store {path} holds {articles} articles"
+    )
+
+
+@main.command(name="import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Validate every line, store nothing.")
+@click.pass_obj
+def import_(obj: Context, file: IO[bytes], dry_run: bool) -> None:
+    """Import articles from a JSON Lines FILE (one article per line; '-' for stdin).
+
+    Upserts by slug: importing the same file twice changes nothing. Every bad
+    line is reported with its number; the good lines are stored together, and
+    the exit status is 1 if any line was bad.
+    """
+    from syndicate.importer import read_jsonl
+
+    config = obj.config()
+    started = time.perf_counter()
+    sections = [s.slug for s in config.sections]
+    size = _size(file)
+    if size:
+        with progress(size, "reading") as bar:
+            result = read_jsonl(_tracked(file, bar), sections)
+    else:
+        result = read_jsonl(file, sections)
+    for error in result.errors:
+        click.echo(f"{getattr(file, 'name', 'input')}: {error}", err=True)
+    if dry_run:
+        click.echo(
+            f"{len(result.records)} valid, {len(result.errors)} bad (dry run, nothing stored)"
+        )
+        sys.exit(1 if result.errors else 0)
+    counts: dict[Outcome, int] = {"created": 0, "updated": 0, "unchanged": 0}
+    if result.records:
+        with obj.store(config) as store:
+            counts = store.upsert_articles(result.records, now_utc())
+    click.echo(
+        f"{counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged, {len(result.errors)} bad line(s) "
+        f"in {time.perf_counter() - started:.2f}s"
+    )
+    sys.exit(1 if result.errors else 0)
+
+
+def _size(file: IO[bytes]) -> int:
+    try:
+        return Path(file.name).stat().st_size if file.seekable() else 0
+    except (OSError, AttributeError, TypeError):
+        return 0
+
+
+def _tracked(file: IO[bytes], bar: Any) -> Iterator[bytes]:
+    for line in file:
+        bar.update(len(line))
+        yield line
+
+
+@main.command()
+@click.option("--articles", type=click.IntRange(1, 10_000_000), default=2400, show_default=True)
+@click.option("--replace", is_flag=True, help="Overwrite a store that already holds articles.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (exit 0) if the store has articles.")
+@click.option("--seed", type=int, default=2094, show_default=True)
+@click.pass_obj
+def demo(obj: Context, articles: int, replace: bool, if_empty: bool, seed: int) -> None:
+    """Fill the configured store with a realistic demo publication."""
+    from syndicate.demo import DemoRefused, generate_demo
+
+    config = obj.config()
+    path = config.store_path
+    if if_empty and path.exists():
+        try:
+            with Store.open(path, create=False) as store:
+                held = store.count("articles")
+        except StoreError as exc:
+            fail(str(exc))
+        if held:
+            click.echo(f"{path} already holds {held} articles; keeping it")
+            return
+    with progress(articles, "writing articles") as bar:
+        try:
+            report = generate_demo(
+                path,
+                config,
+                articles=articles,
+                now=now_utc(),
+                replace=replace,
+                seed=seed,
+                progress=bar.update,
+            )
+        except DemoRefused as exc:
+            fail(str(exc))
+    click.echo(
+        f"{path}: {report.articles} articles, {report.authors} authors, "
+        f"{report.issues} print issues, {report.tags} tags in {report.seconds:.1f}s"
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default from config).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="Port (default from config)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Worker processes sharing the port (default from config; 0: one per core).",
+)
+@click.option(
+    "--get", "get_path", default=None, help="Run one GET through the app, print it, exit."
+)
+@click.pass_obj
+def serve(
+    obj: Context, host: str | None, port: int | None, workers: int | None, get_path: str | None
+) -> None:
+    """Serve feeds over HTTP (and run the fetcher)."""
+    from syndicate.web.serve import get_once, run_server
+
+    config = obj.config()
+    if get_path is not None:
+        status, head, body = get_once(config, get_path)
+        click.echo(head, err=True)
+        sys.stdout.buffer.write(body)
+        sys.exit(0 if status < 400 else 1)
+    try:
+        run_server(config, host=host, port=port, workers=workers)
+    except StoreError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot serve: {exc}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

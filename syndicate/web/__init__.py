@@ -1,0 +1,1 @@
+"""The HTTP side: the aiohttp app factory, handlers, caching and serving."""

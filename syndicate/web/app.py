@@ -1,0 +1,42 @@
+"""The aiohttp application factory.
+
+Everything the app needs hangs off the application object and is opened and
+closed in one cleanup context, so tests can build as many apps as they like
+side by side (aiohttp's "no singletons" advice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from syndicate.config import Config
+from syndicate.store import Store
+from syndicate.store.watch import ChangeWatcher
+from syndicate.web import feeds
+from syndicate.web.health import healthz, metrics
+from syndicate.web.keys import CACHE, CONFIG, STORE
+
+
+def make_app(config: Config, store: Store | None = None) -> web.Application:
+    """Build the app; it opens the configured store unless one is handed in."""
+    app = web.Application()
+    app[CONFIG] = config
+
+    async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+        owned = store is None
+        opened = store if store is not None else Store.open(config.store_path, create=False)
+        watcher = ChangeWatcher(opened.path)
+        app[STORE] = opened
+        app[CACHE] = feeds.make_cache(config, opened, watcher)
+        yield
+        watcher.close()
+        if owned:
+            opened.close()
+
+    app.cleanup_ctx.append(store_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    feeds.add_routes(app)
+    return app

@@ -1,0 +1,139 @@
+"""The feed handlers: thin, because everything costly was done at build time.
+
+A request for a fresh feed does a dictionary lookup, a header comparison and
+a write of bytes that already exist; nothing is built, hashed or compressed
+per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from aiohttp import web
+
+from syndicate.build.render import render
+from syndicate.config import Config
+from syndicate.store import SITE, Scope, ScopeKind, Store
+from syndicate.store.watch import ChangeWatcher
+from syndicate.web.cache import FeedCache, FeedKey, NotFound, Rendered
+from syndicate.web.conditional import choose_encoding, not_modified
+from syndicate.web.feedspecs import collect, parse_format
+from syndicate.web.index import build_index
+from syndicate.web.keys import CACHE
+
+CODINGS = ("br", "gzip")
+MAX_PAGE = 1_000_000
+
+
+def build_feed(config: Config, store: Store, key: FeedKey, now: datetime) -> Rendered:
+    """Query, render and describe one feed page (runs in a worker thread)."""
+    fmt = parse_format(key.fmt)
+    built = collect(config, store, key.scope, fmt, key.page, now)
+    # A print issue's PDF is the point of an issue feed; elsewhere it would be
+    # a large download attached to every article (podcast clients fetch them).
+    body = render(fmt, built.spec, built.articles, enclosures=key.scope.kind == "issue")
+    newest = max((a.updated for a in built.articles), default=None)
+    feeds = config.feeds
+    headers = {
+        "Content-Type": built.content_type,
+        "Cache-Control": f"public, max-age={feeds.max_age}, "
+        f"stale-while-revalidate={feeds.stale_while_revalidate}",
+        "Vary": "Accept-Encoding",
+        "Link": f'<{built.spec.self_url}>; rel="self"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    rendered = Rendered(body, built.content_type, newest, headers)
+    if rendered.last_modified_http:
+        headers["Last-Modified"] = rendered.last_modified_http
+    return rendered
+
+
+def _page(request: web.Request) -> int:
+    raw = request.query.get("page")
+    if raw is None:
+        return 1
+    if not raw.isdigit() or not 0 < int(raw) <= MAX_PAGE:
+        raise web.HTTPBadRequest(
+            text=f"page must be a whole number from 1 to {MAX_PAGE}, got {raw[:40]!r}\n"
+        )
+    return int(raw)
+
+
+async def answer(request: web.Request, rendered: Rendered) -> web.Response:
+    """Send a built document: 304, or the body in the best coding the client takes."""
+    coding = choose_encoding(request.headers.get("Accept-Encoding"), CODINGS)
+    headers = dict(rendered.headers)
+    headers["ETag"] = rendered.etag_for(coding)
+    if not_modified(
+        request.headers.get("If-None-Match"),
+        request.headers.get("If-Modified-Since"),
+        rendered.etag,
+        rendered.last_modified,
+    ):
+        del headers["Content-Type"]
+        request.app[CACHE].responses[304] += 1
+        return web.Response(status=304, headers=headers)
+    if coding not in rendered.encoded:  # first client to want it: compress off the loop
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, rendered.body_for, coding)
+    if coding != "identity":
+        headers["Content-Encoding"] = coding
+    request.app[CACHE].responses[200] += 1
+    return web.Response(body=rendered.encoded[coding], headers=headers)
+
+
+def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
+        key = FeedKey(scope, request.match_info["fmt"], _page(request))
+        cache = request.app[CACHE]
+        cache.refresh()
+        found = cache.peek(key)
+        if found is None:
+            try:
+                found = await cache.get(key)
+            except NotFound as exc:
+                cache.responses[404] += 1
+                raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
+        return await answer(request, found)
+
+    return handle
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/feeds", index)
+    app.router.add_get("/feeds.opml", index)
+    fmt = "{fmt:atom|rss|json}"
+    app.router.add_get(f"/feed.{fmt}", _handler("site"))
+    for kind, folder in (
+        ("section", "sections"),
+        ("author", "authors"),
+        ("issue", "issues"),
+        ("tag", "tags"),
+    ):
+        app.router.add_get(f"/{folder}/{{key}}/feed.{fmt}", _handler(kind))  # type: ignore[arg-type]
+
+
+INDEX_FORMATS = ("html", "opml")
+
+
+def make_cache(config: Config, store: Store, watcher: ChangeWatcher) -> FeedCache:
+    def build(key: FeedKey, now: datetime) -> Rendered:
+        if key.fmt in INDEX_FORMATS:
+            return build_index(config, store, key.fmt, now)
+        return build_feed(config, store, key, now)
+
+    return FeedCache(watcher, build)
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    """/feeds and /feeds.opml: every feed, for people and for feed readers."""
+    fmt = "opml" if request.path.endswith(".opml") else "html"
+    cache = request.app[CACHE]
+    cache.refresh()
+    return await answer(request, await cache.get(FeedKey(SITE, fmt)))
+
+
+__all__ = ["add_routes", "answer", "build_feed", "make_cache"]

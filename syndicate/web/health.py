@@ -1,0 +1,67 @@
+"""Operations endpoints: is this process up, and can it read its store?"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+
+from aiohttp import web
+
+from syndicate import __version__
+from syndicate.web.keys import CACHE, STORE
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the store answers a query; 503 (not a traceback) when it does not."""
+    store = request.app[STORE]
+
+    def probe() -> int:
+        with store.lock:
+            store.conn.execute("SELECT id FROM articles LIMIT 1").fetchall()
+        return store.version
+
+    try:
+        schema = await asyncio.get_running_loop().run_in_executor(None, probe)
+    except sqlite3.Error as exc:
+        return web.json_response(
+            {"status": "error", "error": f"store unreadable: {exc}"},
+            status=503,
+            headers={"Cache-Control": "no-store"},
+        )
+    return web.json_response(
+        {"status": "ok", "version": __version__, "schema": schema},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; figures are per worker process (each has its own cache)."""
+    cache = request.app[CACHE]
+    stats = cache.stats()
+    lines = [
+        "# HELP syndicate_feed_responses_total Feed and directory responses by HTTP status.",
+        "# TYPE syndicate_feed_responses_total counter",
+    ]
+    lines += [
+        f'syndicate_feed_responses_total{{status="{status}"}} {count}'
+        for status, count in sorted(cache.responses.items())
+    ]
+    lines += [
+        "# HELP syndicate_feed_builds_total Feeds built since start.",
+        "# TYPE syndicate_feed_builds_total counter",
+        f"syndicate_feed_builds_total {stats['builds']}",
+        "# HELP syndicate_feed_cache_feeds Feeds held in memory.",
+        "# TYPE syndicate_feed_cache_feeds gauge",
+        f"syndicate_feed_cache_feeds {stats['feeds']}",
+        "# HELP syndicate_feed_cache_bytes Bytes held in memory, all codings.",
+        "# TYPE syndicate_feed_cache_bytes gauge",
+        f"syndicate_feed_cache_bytes {stats['bytes']}",
+        f'syndicate_info{{version="{__version__}",pid="{os.getpid()}"}} 1',
+    ]
+    return web.Response(
+        text="\n".join(lines) + "\n",
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
+    )

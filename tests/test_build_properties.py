@@ -1,0 +1,249 @@
+"""Property tests: whatever the articles hold, every format still parses and validates.
+
+Hypothesis draws articles from all of Unicode (control characters, lone
+surrogates and noncharacters included), HTML fragments broken on purpose,
+empty and very long fields, zero to ten bylines and any number of tags. The
+feed must still build, parse strictly, validate (Atom against RFC 4287's
+schema, JSON against the JSON Feed 1.1 schema) and hold no character XML 1.0
+forbids.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from syndicate.build.common import absolutize_html
+from syndicate.build.render import render
+from syndicate.build.spec import FeedSpec, PageLinks, entry_id
+from syndicate.models import Article, Author, Image, PrintIssue, Tag
+from tests.factories import make_spec
+from tests.test_build import NS, STRICT, check_atom, check_json, check_rss
+
+SCHEMAS = Path(__file__).parent / "schemas"
+ATOM_SCHEMA = etree.RelaxNG(etree.parse(str(SCHEMAS / "atom.rng")))
+JSON_SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((SCHEMAS / "jsonfeed-1.1.schema.json").read_text(encoding="utf-8"))
+)
+# Characters an XML 1.0 document may not contain (XML 1.0 section 2.2, "Char").
+FORBIDDEN = {chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))} | {
+    "\ufffe",
+    "\uffff",
+}
+
+# All of Unicode, surrogates (category Cs) included.
+ANY_CHAR = st.characters(codec=None, exclude_categories=())
+any_text = st.text(alphabet=ANY_CHAR, max_size=40)
+
+HTML_PIECES = st.sampled_from(
+    [
+        "<a href=",
+        "<a href='",
+        '<img src="',
+        "<img srcset=",
+        "<video poster=",
+        "<blockquote cite=",
+        "<script>",
+        "</script>",
+        "<style>",
+        "<textarea>",
+        "<!--",
+        "-->",
+        "<![CDATA[",
+        "]]>",
+        "</a>",
+        "</",
+        "<",
+        ">",
+        "/>",
+        '"',
+        "'",
+        "=",
+        " ",
+        "\n",
+        ",",
+        " 2x",
+        "/x.jpg",
+        "y.png",
+        "//cdn.example/z",
+        "../up",
+        "#frag",
+        "?q=1&r=2",
+        "&amp;",
+        "&#0;",
+        "&#xD800;",
+        "&bogus;",
+        "javascript:alert(1)",
+        "mailto:a@b",
+        "data:,x",
+        "https://abs.example/",
+        "//[::1",
+        "\x00",
+        "\x0b",
+        "\ud800",
+        "\ufffe",
+        "\x85",
+    ]
+)
+html_fragment = st.one_of(
+    any_text,
+    st.lists(st.one_of(HTML_PIECES, any_text), max_size=30).map("".join),
+)
+# A long field without making Hypothesis generate (and shrink) megabytes.
+huge_text = st.builds(
+    lambda unit, n: unit * n,
+    st.text(alphabet=ANY_CHAR, min_size=1, max_size=8),
+    st.integers(1_000, 20_000),
+)
+field = st.one_of(st.just(""), any_text, html_fragment, huge_text)
+
+moments = st.datetimes(
+    min_value=datetime(1971, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from(
+        [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
+    ),
+)
+authors = st.builds(Author, slug=any_text, name=field, email=st.none() | any_text)
+tags = st.builds(Tag, slug=any_text, name=any_text)
+images = st.builds(Image, url=field, caption=field, alt=any_text)
+issues = st.builds(PrintIssue, number=st.integers(0, 10**6), pdf_url=st.none() | field)
+
+
+@st.composite
+def articles(draw: st.DrawFn) -> Article:
+    published = draw(moments)
+    return Article(
+        id=draw(st.integers(1, 2**63 - 1)),
+        slug=draw(any_text),
+        title=draw(field),
+        standfirst=draw(field),
+        body=draw(field),
+        section=draw(st.none() | any_text),
+        issue=draw(st.none() | issues),
+        published=published,
+        updated=draw(st.just(published) | moments),
+        authors=tuple(draw(st.lists(authors, max_size=10))),
+        tags=tuple(draw(st.lists(tags, max_size=6))),
+        image=draw(st.none() | images),
+        status="published",
+    )
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> FeedSpec:
+    url = st.one_of(st.just("https://paper.example/feed.atom"), any_text)
+    pages = st.none() | st.builds(
+        PageLinks, first=url, last=url, previous=st.none() | url, next=st.none() | url
+    )
+    return make_spec(
+        id=draw(st.one_of(st.just("tag:paper.example,2025:feed:x"), any_text)),
+        title=draw(field),
+        subtitle=draw(field),
+        self_url=draw(url),
+        html_url=draw(url),
+        language=draw(st.sampled_from(["en", "en-GB", "ar", "", "en_GB", "x"]) | any_text),
+        copyright=draw(any_text),
+        icon=draw(url),
+        logo=draw(url),
+        content=draw(st.sampled_from(["full", "summary"])),
+        generator=draw(any_text),
+        generator_version=draw(any_text),
+        pages=draw(pages),
+        hub_url=draw(st.none() | url),
+    )
+
+
+def assert_clean(data: bytes) -> str:
+    text = data.decode("utf-8")  # raises on lone surrogates
+    bad = FORBIDDEN.intersection(text)
+    assert not bad, f"forbidden characters in output: {sorted(map(hex, map(ord, bad)))}"
+    return text
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(spec=specs(), items=st.lists(articles(), max_size=4))
+def test_any_articles_give_valid_documents_in_every_format(spec: FeedSpec, items: list[Article]):
+    ids = [entry_id(spec, a.id) for a in items]
+
+    atom_data = render("atom", spec, items)
+    assert_clean(atom_data)
+    root = check_atom(atom_data, ATOM_SCHEMA)
+    assert [e.findtext("a:id", namespaces=NS) for e in root.findall("a:entry", NS)] == ids
+    assert all(
+        (e.findtext("a:title", namespaces=NS) or "").strip() for e in root.findall("a:entry", NS)
+    )
+
+    rss_data = render("rss", spec, items)
+    assert_clean(rss_data)
+    channel = check_rss(rss_data).find("channel")
+    assert channel is not None
+    assert [i.findtext("guid") for i in channel.findall("item")] == ids
+    for item, article in zip(channel.findall("item"), items, strict=True):
+        named = [a for a in article.authors if (a.name.strip() or a.slug.strip())]
+        assert len(item.findall("dc:creator", NS)) <= len(named)
+
+    json_data = render("json", spec, items)
+    assert_clean(json_data)
+    document = check_json(json_data, JSON_SCHEMA)
+    assert [item["id"] for item in document["items"]] == ids
+    if spec.content == "summary":
+        assert all("content_html" not in item for item in document["items"])
+
+    # Deterministic, whatever the input.
+    assert render("atom", spec, items) == atom_data
+    assert render("json", spec, items) == json_data
+
+
+BASE = "https://paper.example/articles/story"
+
+
+@settings(max_examples=300, deadline=None)
+@given(fragment=html_fragment)
+def test_absolutize_html_never_raises_and_settles(fragment: str):
+    once = absolutize_html(fragment, BASE)
+    assert isinstance(once, str)
+    # Everything it made absolute stays absolute: a second pass changes nothing.
+    assert absolutize_html(once, BASE) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.characters(exclude_characters="="), max_size=200))
+def test_absolutize_html_leaves_text_without_attributes_alone(text: str):
+    # No "=" means no attribute value, and only attribute values may change.
+    assert absolutize_html(text, BASE) == text
+
+
+@pytest.mark.parametrize("size", [0, 1, 10_000])
+def test_big_bodies_still_parse(size: int):
+    body = '<p><a href="/x">x</a></p>' * size
+    spec = make_spec()
+    article = Article(
+        id=1,
+        slug="s",
+        title="t",
+        standfirst="",
+        body=body,
+        section=None,
+        issue=None,
+        published=datetime(2025, 1, 1, tzinfo=UTC),
+        updated=datetime(2025, 1, 1, tzinfo=UTC),
+        authors=(),
+        tags=(),
+        image=None,
+        status="published",
+    )
+    for fmt in ("atom", "rss"):
+        etree.fromstring(render(fmt, spec, [article]), STRICT)  # type: ignore[arg-type]
+    json.loads(render("json", spec, [article]))
