@@ -166,6 +166,9 @@ class ServerConfig:
     host: str = rule("127.0.0.1", check=_not_blank, doc="Address to listen on")
     port: int = rule(8080, check=_range(0, 65535), doc="TCP port (0 picks a free one)")
     workers: int = rule(0, check=_range(0, 64), doc="Worker processes; 0 means one per core")
+    demo_feeds: str = rule(
+        "", doc="Folder of sample outside feeds served at /demo-feeds/ (for the offline demo)"
+    )
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,12 @@ class Config:
         if self.store.path.is_absolute():
             return self.store.path
         return self.source.resolve().parent / self.store.path
+
+    @property
+    def demo_feeds_path(self) -> Path | None:
+        if not self.server.demo_feeds:
+            return None
+        return self.source.resolve().parent / self.server.demo_feeds
 
     def section(self, slug: str) -> SectionConfig | None:
         return next((s for s in self.sections if s.slug == slug), None)

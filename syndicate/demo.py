@@ -11,8 +11,10 @@ two trigger runs per article, so instead the file is built beside the target:
 the schema comes from the normal migrations (so the result can never drift
 from what :meth:`Store.open` expects), then the indexes and triggers are
 dropped, rows are bulk-inserted with no journal, the indexes and triggers are
-put back from their own saved SQL, and the finished file is renamed over the
-target. A crash or an exception at any point leaves the old store untouched.
+put back from their own saved SQL, the feed counts are recounted, and the
+finished file is renamed over the target. An exception at any point leaves
+the old store untouched and no temporary file behind; a killed process can
+leave a ``.tmp-<pid>`` file beside it, but never a half-written store.
 
 Speed comes from doing the expensive text work once: headlines, standfirsts,
 paragraphs and tag sets are rendered into pools up front, and each article
@@ -145,7 +147,7 @@ _AUTHORS: tuple[tuple[str, str, str], ...] = (
 # -- tags ---------------------------------------------------------------------
 
 # (name, desks where it turns up as an extra tag without the headline naming it).
-# Regions have no desks: they come only from a place named in the headline.
+# Regions and art forms have no desks: only a headline that names one gets it.
 _TAGS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Strikes", ("workplace", "news")),
     ("Trade unions", ("workplace", "comment")),
@@ -179,11 +181,11 @@ _TAGS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Democracy", ("international",)),
     ("Marxism", ("comment", "features")),
     ("History", ("features", "culture")),
-    ("Books", ("culture",)),
-    ("Film", ("culture",)),
-    ("Music", ("culture",)),
-    ("Theatre", ("culture",)),
-    ("Art", ("culture",)),
+    ("Books", ()),
+    ("Film", ()),
+    ("Music", ()),
+    ("Theatre", ()),
+    ("Art", ()),
     ("Middle East", ()),
     ("Latin America", ()),
     ("Africa", ()),
@@ -289,54 +291,33 @@ _GRIEVANCES: tuple[Item, ...] = (
     ("broken safety promises", ("Health and safety",)),
 )
 
-_COUNTRIES: tuple[Item, ...] = (
-    ("Argentina", ("Latin America",)),
-    ("Chile", ("Latin America",)),
-    ("Brazil", ("Latin America",)),
-    ("Bolivia", ("Latin America",)),
-    ("Mexico", ("Latin America",)),
-    ("Kenya", ("Africa",)),
-    ("Nigeria", ("Africa",)),
-    ("Sudan", ("Africa",)),
-    ("South Africa", ("Africa",)),
-    ("Egypt", ("Middle East", "Africa")),
-    ("Tunisia", ("Middle East", "Africa")),
-    ("Lebanon", ("Middle East",)),
-    ("Iran", ("Middle East",)),
-    ("Iraq", ("Middle East",)),
-    ("France", ("Europe",)),
-    ("Greece", ("Europe",)),
-    ("Germany", ("Europe",)),
-    ("Spain", ("Europe",)),
-    ("Bangladesh", ("Asia",)),
-    ("Sri Lanka", ("Asia",)),
-    ("South Korea", ("Asia",)),
-    ("Indonesia", ("Asia",)),
-    ("Pakistan", ("Asia",)),
-)
-
-_FOREIGN_CITIES: tuple[Item, ...] = (
-    ("Cairo", ("Middle East",)),
-    ("Beirut", ("Middle East",)),
-    ("Tunis", ("Middle East",)),
-    ("Tehran", ("Middle East",)),
-    ("Caracas", ("Latin America",)),
-    ("Buenos Aires", ("Latin America",)),
-    ("Santiago", ("Latin America",)),
-    ("São Paulo", ("Latin America",)),
-    ("La Paz", ("Latin America",)),
-    ("Nairobi", ("Africa",)),
-    ("Lagos", ("Africa",)),
-    ("Khartoum", ("Africa",)),
-    ("Johannesburg", ("Africa",)),
-    ("Paris", ("Europe",)),
-    ("Athens", ("Europe",)),
-    ("Berlin", ("Europe",)),
-    ("Madrid", ("Europe",)),
-    ("Dhaka", ("Asia",)),
-    ("Colombo", ("Asia",)),
-    ("Seoul", ("Asia",)),
-    ("Jakarta", ("Asia",)),
+# (city, country, tags): one place is picked for both {fcity} and {country}, so
+# a headline from Khartoum never gets a standfirst about Chile.
+_PLACES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Buenos Aires", "Argentina", ("Latin America",)),
+    ("Santiago", "Chile", ("Latin America",)),
+    ("São Paulo", "Brazil", ("Latin America",)),
+    ("La Paz", "Bolivia", ("Latin America",)),
+    ("Mexico City", "Mexico", ("Latin America",)),
+    ("Caracas", "Venezuela", ("Latin America",)),
+    ("Nairobi", "Kenya", ("Africa",)),
+    ("Lagos", "Nigeria", ("Africa",)),
+    ("Khartoum", "Sudan", ("Africa",)),
+    ("Johannesburg", "South Africa", ("Africa",)),
+    ("Cairo", "Egypt", ("Middle East", "Africa")),
+    ("Tunis", "Tunisia", ("Middle East", "Africa")),
+    ("Beirut", "Lebanon", ("Middle East",)),
+    ("Tehran", "Iran", ("Middle East",)),
+    ("Baghdad", "Iraq", ("Middle East",)),
+    ("Paris", "France", ("Europe",)),
+    ("Athens", "Greece", ("Europe",)),
+    ("Berlin", "Germany", ("Europe",)),
+    ("Madrid", "Spain", ("Europe",)),
+    ("Dhaka", "Bangladesh", ("Asia",)),
+    ("Colombo", "Sri Lanka", ("Asia",)),
+    ("Seoul", "South Korea", ("Asia",)),
+    ("Jakarta", "Indonesia", ("Asia",)),
+    ("Karachi", "Pakistan", ("Asia",)),
 )
 
 _WORKS: tuple[str, ...] = (
@@ -405,8 +386,6 @@ _POOLS: dict[str, tuple[Item, ...]] = {
     "workers": tuple((w, ()) for w in _WORKERS),
     "employer": tuple((e, ()) for e in _EMPLOYERS),
     "grievance": _GRIEVANCES,
-    "country": _COUNTRIES,
-    "fcity": _FOREIGN_CITIES,
     "work": tuple((w, ()) for w in _WORKS),
     "theme": _THEMES,
     "genre": _GENRES,
@@ -455,6 +434,9 @@ _HEADLINES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("{Cause}: proof that the system is broken", ("Marxism",)),
         ("Labour's silence on {cause} is no accident", ("Labour Party",)),
         ("The bosses want us to pay for {cause}", ()),
+        ("Why {workers} should back the fight against {cause}", ("Trade unions",)),
+        ("What {city} can teach us about beating {cause}", ()),
+        ("From {fcity} to {city}, {cause} is a global story", ()),
     ),
     "features": (
         ("The long history of {cause}, and the fight against it", ("History",)),
@@ -467,7 +449,7 @@ _HEADLINES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("From {fcity} to {city}: the new generation of activists", ()),
     ),
     "culture": (
-        ("Review: {work}", ()),
+        ("Review: {work} brings {genre} back to life", ()),
         ("{Artform} review: {work}", ()),
         ("Books: {work} and the politics of {theme}", ("Books",)),
         ("The radical roots of {genre}", ("History",)),
@@ -630,11 +612,14 @@ def _render(templates: Sequence[str], rng: random.Random) -> tuple[list[str], li
     tags: list[str] = []
     for index, template in enumerate(templates):
         for key in _fields(template):
-            if key not in picks:
-                text, implied = rng.choice(_POOLS[key])
-                picks[key] = text
-                if index == 0:
-                    tags.extend(implied)
+            if key in picks:
+                continue
+            if key in ("fcity", "country"):
+                picks["fcity"], picks["country"], implied = rng.choice(_PLACES)
+            else:
+                picks[key], implied = rng.choice(_POOLS[key])
+            if index == 0:
+                tags.extend(implied)
     values = dict(picks)
     values.update({k[:1].upper() + k[1:]: v[:1].upper() + v[1:] for k, v in picks.items()})
     return [t.format(**values) for t in templates], tags
@@ -695,6 +680,7 @@ def _desk(
         tags = set(list(dict.fromkeys(tag_ids[t] for t in (*fixed, *implied)))[:4])
         # Top up with the desk's usual topics, to between one and four in all.
         want = max(len(tags), rng.choice((1, 1, 2, 2, 2, 3, 3, 4)))
+        want = min(want, len(tags | set(desk_tags)))
         while len(tags) < want:
             tags.add(rng.choice(desk_tags))
         headlines.append((title, slugify(title), tuple(sorted(tags)), standfirst))

@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urljoin
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from syndicate.build.common import absolutize_html
+from syndicate.build.common import absolute_url, absolutize_html
 from syndicate.build.render import render
 from syndicate.build.spec import FeedSpec, PageLinks, entry_id
 from syndicate.models import Article, Author, Image, PrintIssue, Tag
@@ -247,3 +248,26 @@ def test_big_bodies_still_parse(size: int):
     for fmt in ("atom", "rss"):
         etree.fromstring(render(fmt, spec, [article]), STRICT)  # type: ignore[arg-type]
     json.loads(render("json", spec, [article]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    base=st.sampled_from(
+        [
+            "https://paper.example/articles/story",
+            "https://paper.example",
+            "https://paper.example/a/b/?q=1#f",
+            "http://paper.example:8080/a;p/b",
+        ]
+    ),
+    # No ";": urljoin still parses ";params" the RFC 1808 way, RFC 3986 does not.
+    ref=st.text(alphabet="ab/.?#:%=&-_~", max_size=20),
+)
+def test_absolute_url_agrees_with_urljoin(base: str, ref: str):
+    """The fast paths give what RFC 3986 (urljoin) gives, except on purpose for "//host"."""
+    # "//host" gets the site's scheme on purpose; and urljoin squeezes empty
+    # path segments ("a//b" -> "a/b"), which RFC 3986 keeps.
+    assume("//" not in ref)
+    # urljoin drops an empty query or fragment ("x?" -> "x"); RFC 3986 keeps it.
+    assume(not ref.endswith(("?", "#")) and "?#" not in ref)
+    assert absolute_url(ref, base) == (urljoin(base, ref) if ref else ref)

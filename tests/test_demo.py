@@ -128,6 +128,13 @@ def test_ids_are_chronological_and_slugs_unique(db: sqlite3.Connection):
     assert all(slugify(s) == s for s in slugs)
 
 
+def test_headlines_read_like_news_and_rarely_repeat(db: sqlite3.Connection):
+    titles = [r[0] for r in rows(db, "SELECT title FROM articles")]
+    assert len(set(titles)) > 0.98 * len(titles)
+    assert all(t.lstrip("'")[0].isupper() and 10 < len(t) < 100 for t in titles)
+    assert any(re.fullmatch(r"\w[\w ]* march in \w+ against .+", t) for t in titles)
+
+
 def test_bylines_tags_and_statuses(db: sqlite3.Connection):
     total = one(db, "SELECT COUNT(*) FROM articles")
     per_article = dict(rows(db, "SELECT article_id, COUNT(*) FROM article_authors GROUP BY 1"))

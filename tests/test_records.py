@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -380,9 +380,9 @@ def test_updated_is_parsed_like_published():
     ],
 )
 def test_bad_rfc3339_text(field, text):
-    assert only_error(minimal_record(**{field: text}), field) == (
-        f"not an RFC 3339 date-time: {text!r}"
-    )
+    error = only_error(minimal_record(**{field: text}), field)
+    assert error.startswith("not an RFC 3339 date-time")
+    assert error.endswith(f": {text!r}")
 
 
 @pytest.mark.parametrize("field", ["published", "updated"])
@@ -395,15 +395,10 @@ def test_non_string_dates(field, value, kind):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG: records.parse_time lets OverflowError out (astimezone past year 1/9999), "
-    "so parse_record raises it instead of RecordError",
-)
 @pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_times_that_overflow_in_utc_are_a_record_error(text):
-    assert "published" in errors_of(minimal_record(published=text))
+    error = only_error(minimal_record(published=text), "published")
+    assert text in error
 
 
 @pytest.mark.parametrize(
@@ -414,14 +409,27 @@ def test_extreme_but_representable_years(text):
     assert published.tzinfo is UTC
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: records.parse_time uses datetime.fromisoformat, which also takes ISO 8601 "
-    "forms that are not RFC 3339 (basic format, week dates, ordinal dates)",
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20260304T100000Z",
+        "2026-W10-3T10:00:00Z",
+        "2026-063T10:00:00Z",
+        "2026-03-04T10",
+        "2026-03-04T10:00",
+        "2026-03-04",
+        "2026-03-04T10:00:00+0100",
+        "2026-03-04T10:00:00+01",
+        "2026-03-04T10:00:00+01:00:30",
+        "+2026-03-04T10:00:00Z",
+        "\uff12\uff10\uff12\uff16-03-04T10:00:00Z",  # fullwidth digits
+        "2026-03-04T10:00:00.\u0665Z",  # an Arabic-Indic digit
+    ],
 )
-@pytest.mark.parametrize("text", ["20260304T100000Z", "2026-W10-3T10:00:00Z", "2026-03-04T10"])
 def test_iso_8601_forms_that_are_not_rfc3339_are_rejected(text):
-    assert "published" in errors_of(minimal_record(published=text))
+    error = only_error(minimal_record(published=text), "published")
+    assert error.startswith("not an RFC 3339 date-time")
+    assert error.endswith(f": {text!r}")
 
 
 # -- section and status ------------------------------------------------------------------
@@ -712,12 +720,16 @@ def test_any_json_object_gives_an_article_or_a_record_error(record):
     assert all(isinstance(v, str) and v for v in errors.values())
 
 
+#: RFC 3339 offsets are whole minutes, up to 23:59 either way.
+OFFSETS = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     st.datetimes(
         min_value=datetime(1000, 1, 2),
         max_value=datetime(9999, 12, 30),
-        timezones=st.timezones(),
+        timezones=OFFSETS,
     )
 )
 def test_any_aware_datetime_round_trips_to_the_same_utc_second(moment):

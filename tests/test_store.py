@@ -842,6 +842,15 @@ SECTIONS = ("news", "comment", "features", "culture")
 
 
 def many_records(n: int = 3000) -> list[ArticleIn]:
+    """Articles over four sections, ten issues, 50 authors and 30 tags.
+
+    Pairs share a publication time (so the id tiebreak matters), every 97th is
+    scheduled 30 hours ahead and every 10th is a draft.
+    """
+
+    def published(i: int) -> datetime:
+        return NOW - timedelta(minutes=7 * (i // 2)) + (30 * HOUR if i % 97 == 0 else 0 * HOUR)
+
     return [
         ArticleIn(
             slug=f"a-{i}",
@@ -850,10 +859,7 @@ def many_records(n: int = 3000) -> list[ArticleIn]:
             body="",
             section=SECTIONS[i % 4] if i % 13 else None,
             issue=PrintIssue(1 + i % 10) if i % 3 else None,
-            # Many share a publication time, so the id tiebreak matters.
-            published=NOW
-            - timedelta(minutes=7 * (i // 2))
-            + (HOUR * 30 if i % 97 == 0 else HOUR * 0),
+            published=published(i),
             updated=None,
             authors=tuple(Author(f"au-{j}", f"Author {j}") for j in {i % 50, (i * 7) % 50}),
             tags=tuple(Tag(f"t-{j}", f"Tag {j}") for j in {i % 30, (i // 3) % 30}),

@@ -1,6 +1,7 @@
 """The SQLite article store: schema, migrations, writes and the feed queries."""
 
 from syndicate.store.core import (
+    SIDEBAR,
     SITE,
     Outcome,
     Scope,
@@ -14,6 +15,7 @@ from syndicate.store.schema import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SIDEBAR",
     "SITE",
     "Outcome",
     "Scope",

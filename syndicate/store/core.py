@@ -32,7 +32,8 @@ from syndicate.store.migrate import StoreVersionError, migrate, user_version
 from syndicate.store.schema import SCHEMA_VERSION
 from syndicate.text import encodable
 
-ScopeKind = Literal["site", "section", "author", "issue", "tag"]
+#: "sidebar" names the Latest News entries, which the cache also tracks.
+ScopeKind = Literal["site", "section", "author", "issue", "tag", "sidebar"]
 Outcome = Literal["created", "updated", "unchanged"]
 
 
@@ -49,6 +50,7 @@ class Scope:
 
 
 SITE = Scope("site")
+SIDEBAR = Scope("sidebar")
 
 # Every scope is one index walk, newest first. {cmp} is "<=" for what is
 # live at :now and ">" for what is scheduled after it; {tail} orders and

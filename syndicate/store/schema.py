@@ -277,7 +277,51 @@ WHEN NEW.date IS NOT OLD.date OR NEW.pdf_url IS NOT OLD.pdf_url
 END;
 """
 
+# -- migration 3: the fetcher's sources and the sidebar's entries ---------------
+#
+# config.toml stays the one list of sources; a row here is the fetcher's memory
+# of a configured URL (validators, schedule, health). Removing a source from
+# the config stops its fetching; its row and entries stay until retention.
+
+MIGRATION_3 = """
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    current_url TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    last_fetch TEXT,
+    next_fetch TEXT,
+    last_status INTEGER,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_error_at TEXT,
+    last_seconds REAL,
+    last_new INTEGER NOT NULL DEFAULT 0,
+    last_updated INTEGER NOT NULL DEFAULT 0,
+    retired_at TEXT,
+    configured INTEGER NOT NULL DEFAULT 1,
+    title TEXT,
+    site_url TEXT
+);
+
+CREATE TABLE sidebar_entries (
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT NOT NULL,
+    published TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    UNIQUE (source_id, key)
+);
+CREATE INDEX sidebar_entries_latest ON sidebar_entries (published, id);
+CREATE INDEX sidebar_entries_by_source ON sidebar_entries (source_id, published, id);
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2)
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
 
 SCHEMA_VERSION = len(MIGRATIONS)

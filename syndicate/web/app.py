@@ -14,7 +14,7 @@ from aiohttp import web
 from syndicate.config import Config
 from syndicate.store import Store
 from syndicate.store.watch import ChangeWatcher
-from syndicate.web import feeds
+from syndicate.web import demofeeds, feeds, pages
 from syndicate.web.health import healthz, metrics
 from syndicate.web.keys import CACHE, CONFIG, STORE
 
@@ -39,4 +39,6 @@ def make_app(config: Config, store: Store | None = None) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     feeds.add_routes(app)
+    pages.add_routes(app)
+    demofeeds.add_routes(app)
     return app

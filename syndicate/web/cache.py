@@ -50,6 +50,9 @@ class Rendered:
     headers: Mapping[str, str]
     etag: str = ""
     encoded: dict[str, bytes] = field(default_factory=dict)
+    #: Epoch seconds after which the document is stale even if the store is not
+    #: (the sidebar's "5 minutes ago"); None for documents that only data changes.
+    expires: float | None = None
 
     def __post_init__(self) -> None:
         if not self.etag:
@@ -160,8 +163,12 @@ class FeedCache:
     def peek(self, key: FeedKey) -> Rendered | None:
         """The cached feed, if fresh, without building anything."""
         found = self.entries.get(key)
-        if found is not None:
-            self.entries.move_to_end(key)
+        if found is None:
+            return None
+        if found.expires is not None and self.clock() >= found.expires:
+            del self.entries[key]
+            return None
+        self.entries.move_to_end(key)
         return found
 
     async def get(self, key: FeedKey) -> Rendered:

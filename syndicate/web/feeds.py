@@ -7,7 +7,6 @@ per request.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -15,15 +14,15 @@ from aiohttp import web
 
 from syndicate.build.render import render
 from syndicate.config import Config
-from syndicate.store import SITE, Scope, ScopeKind, Store
+from syndicate.store import SIDEBAR, SITE, Scope, ScopeKind, Store
 from syndicate.store.watch import ChangeWatcher
 from syndicate.web.cache import FeedCache, FeedKey, NotFound, Rendered
-from syndicate.web.conditional import choose_encoding, not_modified
 from syndicate.web.feedspecs import collect, parse_format
 from syndicate.web.index import build_index
 from syndicate.web.keys import CACHE
+from syndicate.web.pages import build_sidebar
+from syndicate.web.respond import answer
 
-CODINGS = ("br", "gzip")
 MAX_PAGE = 1_000_000
 
 
@@ -59,29 +58,6 @@ def _page(request: web.Request) -> int:
             text=f"page must be a whole number from 1 to {MAX_PAGE}, got {raw[:40]!r}\n"
         )
     return int(raw)
-
-
-async def answer(request: web.Request, rendered: Rendered) -> web.Response:
-    """Send a built document: 304, or the body in the best coding the client takes."""
-    coding = choose_encoding(request.headers.get("Accept-Encoding"), CODINGS)
-    headers = dict(rendered.headers)
-    headers["ETag"] = rendered.etag_for(coding)
-    if not_modified(
-        request.headers.get("If-None-Match"),
-        request.headers.get("If-Modified-Since"),
-        rendered.etag,
-        rendered.last_modified,
-    ):
-        del headers["Content-Type"]
-        request.app[CACHE].responses[304] += 1
-        return web.Response(status=304, headers=headers)
-    if coding not in rendered.encoded:  # first client to want it: compress off the loop
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, rendered.body_for, coding)
-    if coding != "identity":
-        headers["Content-Encoding"] = coding
-    request.app[CACHE].responses[200] += 1
-    return web.Response(body=rendered.encoded[coding], headers=headers)
 
 
 def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -121,6 +97,8 @@ INDEX_FORMATS = ("html", "opml")
 
 def make_cache(config: Config, store: Store, watcher: ChangeWatcher) -> FeedCache:
     def build(key: FeedKey, now: datetime) -> Rendered:
+        if key.scope == SIDEBAR:
+            return build_sidebar(config, store, key.fmt, now)
         if key.fmt in INDEX_FORMATS:
             return build_index(config, store, key.fmt, now)
         return build_feed(config, store, key, now)

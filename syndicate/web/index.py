@@ -11,23 +11,16 @@ from datetime import datetime
 from email.utils import format_datetime
 from xml.etree import ElementTree as ET
 
-import jinja2
-
 from syndicate.build.spec import CONTENT_TYPES, FORMATS, FeedFormat
 from syndicate.config import Config
 from syndicate.store import SITE, Scope, ScopeKind, Store
 from syndicate.text import xml_safe
 from syndicate.web.cache import Rendered
 from syndicate.web.feedspecs import feed_path, html_path
+from syndicate.web.templating import templates
 
 LABELS: dict[FeedFormat, str] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 MEDIA_TYPES: dict[FeedFormat, str] = {f: CONTENT_TYPES[f].split(";")[0] for f in FORMATS}
-
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("syndicate.web", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,7 @@ def render_html(config: Config, groups: list[Group]) -> bytes:
         for scope in main
         for f in ("atom", "rss")
     ]
-    page = _templates.get_template("feeds.html").render(
+    page = templates.get_template("feeds.html").render(
         site=config.site,
         main_feeds=main_feeds,
         opml_url=root + "/feeds.opml",

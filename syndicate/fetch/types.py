@@ -1,0 +1,114 @@
+"""The types each fetch stage hands to the next, named for the stage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+# -- retrieve -----------------------------------------------------------------
+
+Stage = Literal["ssrf", "dns", "connect", "timeout", "http", "size", "redirect", "parse", "empty"]
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the server gave us to make the next request conditional."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """A successful response (200) or a 304 (``body`` None)."""
+
+    status: int
+    #: The URL the body came from, after every redirect.
+    final_url: str
+    #: Set when every hop was permanent (301/308): the source's new address.
+    permanent_url: str | None
+    body: bytes | None
+    headers: Mapping[str, str]
+    validators: Validators
+    elapsed: float = 0.0
+
+
+class FetchError(Exception):
+    """A fetch that failed; ``stage`` says where, as Miniflux's errors do."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        gone: bool = False,
+        permanent_url: str | None = None,
+    ) -> None:
+        super().__init__(f"{stage}: {message}")
+        self.stage = stage
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+        self.gone = gone
+        self.permanent_url = permanent_url
+
+
+# -- parse --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryData:
+    """One entry as the document had it: nothing cleaned or trusted yet."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    published: datetime | None
+    updated: datetime | None
+    #: Base URL in force for this entry (xml:base, else the feed's base, else final URL).
+    base: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedData:
+    title: str | None
+    link: str | None
+    #: RSS <ttl>, in minutes.
+    ttl: int | None
+    entries: tuple[EntryData, ...]
+    #: Why the parser complained, if it did (the entries may still be usable).
+    warning: str | None = None
+
+
+# -- clean --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CleanEntry:
+    """An entry safe to store and show: plain-text title, absolute http(s) link, UTC date."""
+
+    #: Dedup key within a source: "guid:…", "link:…" or "hash:…".
+    key: str
+    title: str
+    link: str
+    #: None when the document gave no plausible date (the store uses first-seen).
+    published: datetime | None
+
+
+# -- schedule -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store remembers of a source between fetches."""
+
+    url: str
+    validators: Validators = field(default_factory=Validators)
+    failures: int = 0
+    last_fetch: datetime | None = None
+    next_fetch: datetime | None = None
+    retired: bool = False

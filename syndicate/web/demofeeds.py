@@ -1,0 +1,66 @@
+"""Serve the sample outside feeds of the feeds/ folder, so the demo works offline.
+
+Their dates are placeholders (``{{now-2h:rfc822}}``) filled in at the minute
+of the request, so the demo's Latest News always reads "2 hours ago" rather
+than drifting into the past. Validators are real, so the fetcher's
+conditional requests get 304s here as they would from a real server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from syndicate.web.keys import CONFIG
+
+_PLACEHOLDER = re.compile(r"\{\{now(?:([+-])(\d+)([mhd]))?:(rfc822|rfc3339)\}\}")
+_TYPES = {
+    ".rss": "application/rss+xml",
+    ".atom": "application/atom+xml",
+    ".xml": "application/xml",
+    ".json": "application/feed+json",
+}
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def fill_dates(text: str, now: datetime) -> str:
+    """Replace every date placeholder with a real date relative to ``now``."""
+
+    def one(match: re.Match[str]) -> str:
+        sign, amount, unit, style = match.groups()
+        moment = now
+        if amount:
+            delta = timedelta(**{_UNITS[unit]: int(amount)})
+            moment = now - delta if sign == "-" else now + delta
+        if style == "rfc822":
+            return format_datetime(moment, usegmt=True)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return _PLACEHOLDER.sub(one, text)
+
+
+async def demo_feed(request: web.Request) -> web.StreamResponse:
+    folder = request.app[CONFIG].demo_feeds_path
+    name = request.match_info["name"]
+    if folder is None or "/" in name or name.startswith("."):
+        raise web.HTTPNotFound(text="Not found\n")
+    path: Path = folder / name
+    content_type = _TYPES.get(path.suffix)
+    if content_type is None or not path.is_file():
+        raise web.HTTPNotFound(text=f"Not found: no demo feed {name!r}\n")
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    body = fill_dates(path.read_text(encoding="utf-8"), now).encode("utf-8")
+    etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
+    headers = {"ETag": etag, "Cache-Control": "max-age=60"}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/demo-feeds/{name}", demo_feed)

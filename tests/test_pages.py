@@ -1,0 +1,227 @@
+"""The Latest News sidebar and the article preview page, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import html as lxml_html
+
+from syndicate.config import Config, parse_config
+from syndicate.fetch.types import CleanEntry, Validators
+from syndicate.store import Store
+from syndicate.store.sources import Sources
+from syndicate.web.app import make_app
+from syndicate.web.demofeeds import fill_dates
+from tests.support import MINIMAL_CONFIG, fill_store, sample_record
+
+SOURCES = """
+[sidebar]
+items = 5
+max_per_source = 2
+
+[[sidebar.sources]]
+name = "Busy Wire"
+url = "http://busy.example/feed"
+
+[[sidebar.sources]]
+name = "Quiet <Gazette>"
+url = "http://quiet.example/feed"
+max_items = 1
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL_CONFIG + SOURCES)
+    fill_store(tmp_path / "store.db", 10)
+    return parse_config(path.read_text(), path)
+
+
+def put_entries(config: Config, url: str, titles: list[str], start: datetime) -> None:
+    with Store.open(config.store_path) as store:
+        sources = Sources(store)
+        sources.sync([(s.name, s.url) for s in config.sidebar.sources])
+        row = next(s for s in sources.all() if s.url == url)
+        entries = [
+            CleanEntry(
+                key=f"guid:{url}{i}",
+                title=t,
+                link=f"{url}/{i}",
+                published=start - timedelta(minutes=i),
+            )
+            for i, t in enumerate(titles)
+        ]
+        sources.record_entries(
+            row.id,
+            entries,
+            now=datetime.now(UTC),
+            validators=Validators(),
+            status=200,
+            next_fetch=datetime.now(UTC),
+            seconds=0.1,
+        )
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, config: Config) -> Any:
+    now = datetime.now(UTC)
+    put_entries(
+        config, "http://busy.example/feed", ["Busy one", "Busy two", "Busy three", "Busy four"], now
+    )
+    put_entries(
+        config,
+        "http://quiet.example/feed",
+        ['<script>alert("x")</script> & friends', "Quiet two"],
+        now - timedelta(minutes=1, seconds=30),
+    )
+    return await aiohttp_client(make_app(config))
+
+
+async def test_sidebar_json_caps_each_source_and_escapes(client: Any):
+    response = await client.get("/latest-news.json")
+    assert response.status == 200
+    raw = await response.text()
+    assert "<" not in raw
+    assert ">" not in raw
+    items = json.loads(raw)["items"]
+    assert [i["title"] for i in items] == [
+        "Busy one",
+        "Busy two",
+        '<script>alert("x")</script> & friends',
+    ]
+    assert items[2]["source"] == "Quiet <Gazette>"
+
+
+async def test_sidebar_html_is_a_semantic_list_with_inert_text(client: Any):
+    text = await (await client.get("/latest-news")).text()
+    assert "<script>" not in text
+    assert "&lt;script&gt;" in text
+    tree = lxml_html.fragment_fromstring(text)
+    items = tree.findall(".//ol/li")
+    assert len(items) == 3
+    first = items[0]
+    assert first.find(".//a").get("href") == "http://busy.example/feed/0"
+    assert first.find(".//time").get("datetime").endswith("Z")
+    assert first.find(".//time").text in ("just now", "1 minute ago")
+    assert "Quiet <Gazette>" in items[2].text_content()
+
+
+async def test_sidebar_has_validators_and_follows_new_entries(client: Any, config: Config):
+    first = await client.get("/latest-news.json")
+    etag = first.headers["ETag"]
+    again = await client.get("/latest-news.json", headers={"If-None-Match": etag})
+    assert again.status == 304
+    put_entries(
+        config, "http://busy.example/feed", ["Brand new"], datetime.now(UTC) + timedelta(seconds=30)
+    )
+    changed = await client.get("/latest-news.json", headers={"If-None-Match": etag})
+    assert changed.status == 200
+    assert json.loads(await changed.text())["items"][0]["title"] == "Brand new"
+
+
+async def test_sources_removed_from_config_leave_the_sidebar(
+    aiohttp_client: Any, config: Config, tmp_path: Path
+):
+    put_entries(config, "http://quiet.example/feed", ["Only quiet"], datetime.now(UTC))
+    fewer = parse_config(
+        MINIMAL_CONFIG
+        + SOURCES.split("[[sidebar.sources]]")[0]
+        + "[[sidebar.sources]]"
+        + SOURCES.split("[[sidebar.sources]]")[1],
+        config.source,
+    )
+    with Store.open(fewer.store_path) as store:
+        Sources(store).sync([(s.name, s.url) for s in fewer.sidebar.sources])
+    client = await aiohttp_client(make_app(fewer))
+    items = json.loads(await (await client.get("/latest-news.json")).text())["items"]
+    assert items == []
+
+
+async def test_article_page(aiohttp_client: Any, config: Config):
+    old = sample_record(500, slug="old-story", title="An old story", section="news")
+    old["published"] = "2011-03-10T09:00:00Z"
+    from syndicate.records import parse_record
+
+    with Store.open(config.store_path) as store:
+        store.upsert_article(parse_record(old, ["news", "comment"]), datetime.now(UTC))
+    put_entries(
+        config,
+        "http://busy.example/feed",
+        ['<img src=x onerror="alert(1)">Busy'],
+        datetime.now(UTC),
+    )
+    client = await aiohttp_client(make_app(config))
+    response = await client.get("/articles/old-story")
+    assert response.status == 200
+    page = lxml_html.fromstring(await response.text())
+    assert page.findtext(".//h1") == "An old story"
+    notice = page.find(".//p[@class='age-notice']").text
+    assert notice.startswith("This article is over 15 years")
+    feeds = {link.get("href") for link in page.findall(".//link[@rel='alternate']")}
+    assert "http://127.0.0.1:8080/sections/news/feed.atom" in feeds
+    assert any("/authors/" in f for f in feeds)
+    bylines = page.findall(".//a[@class='byline']")
+    assert bylines
+    assert bylines[0].get("href").endswith("/feed.atom")
+    sidebar = page.find(".//aside")
+    assert sidebar.findall(".//li")
+    assert not sidebar.findall(".//img")
+    assert "onerror" not in (sidebar.find(".//li//a").attrib.get("onerror") or "")
+
+
+@pytest.mark.parametrize("slug", ["no-such-article", "draft-story", "future-story"])
+async def test_article_page_hides_what_is_not_published(
+    aiohttp_client: Any, config: Config, slug: str
+):
+    from syndicate.records import parse_record
+
+    records = [
+        sample_record(600, slug="draft-story", status="draft"),
+        sample_record(
+            601, slug="future-story", published=(datetime.now(UTC) + timedelta(days=1)).isoformat()
+        ),
+    ]
+    with Store.open(config.store_path) as store:
+        store.upsert_articles(
+            [parse_record(r, ["news", "comment"]) for r in records], datetime.now(UTC)
+        )
+    client = await aiohttp_client(make_app(config))
+    response = await client.get(f"/articles/{slug}")
+    assert response.status == 404
+
+
+def test_demo_feed_dates_are_filled_relative_to_now():
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    text = fill_dates(
+        "<pubDate>{{now-2h:rfc822}}</pubDate><u>{{now-30m:rfc3339}}</u>{{now:rfc3339}}", now
+    )
+    assert text == (
+        "<pubDate>Thu, 26 Nov 2026 10:00:00 GMT</pubDate>"
+        "<u>2026-11-26T11:30:00Z</u>2026-11-26T12:00:00Z"
+    )
+
+
+async def test_demo_feeds_are_served_with_validators(aiohttp_client: Any, tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL_CONFIG.replace("[store]", '[server]\ndemo_feeds = "feeds"\n\n[store]'))
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "x.rss").write_text(
+        "<rss><channel><pubDate>{{now:rfc822}}</pubDate></channel></rss>"
+    )
+    fill_store(tmp_path / "store.db", 1)
+    client = await aiohttp_client(make_app(parse_config(path.read_text(), path)))
+    response = await client.get("/demo-feeds/x.rss")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
+    assert "{{" not in await response.text()
+    again = await client.get(
+        "/demo-feeds/x.rss", headers={"If-None-Match": response.headers["ETag"]}
+    )
+    assert again.status == 304
+    assert (await client.get("/demo-feeds/..%2Fconfig.toml")).status == 404
+    assert (await client.get("/demo-feeds/missing.rss")).status == 404
