@@ -14,6 +14,7 @@ import os
 import re
 import tomllib
 import typing
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -59,9 +60,14 @@ def _range(lo: float | None = None, hi: float | None = None) -> Check:
 
 
 def _http_url(value: Any) -> str | None:
+    # urlsplit quietly drops tabs and newlines, but the raw string is what
+    # ends up in every feed: refuse them outright.
+    if any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
+        return f"must not contain spaces or control characters, got {value!r}"
     try:
         parts = urlsplit(value)
         host = parts.hostname
+        _ = parts.port  # raises for a port that is not a number from 0 to 65535
     except ValueError as exc:
         return f"is not a valid URL ({exc}): {value!r}"
     if parts.scheme not in ("http", "https") or not host:

@@ -21,7 +21,9 @@ def to_store_time(moment: datetime) -> str:
     """Spell an aware datetime the one way the store accepts (UTC, seconds)."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime given to the store; attach a time zone first")
-    return moment.astimezone(UTC).strftime(STORE_TIME_FORMAT)
+    u = moment.astimezone(UTC)
+    # By hand: strftime("%Y") does not zero-pad years before 1000 on glibc.
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
 def from_store_time(text: str) -> datetime:

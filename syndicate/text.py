@@ -7,6 +7,7 @@ through :func:`xml_safe` first, so there is exactly one door to guard.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -19,6 +20,27 @@ _XML_ILLEGAL = re.compile(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WHITESPACE = re.compile(r"\s+")
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+# Latin letters that Unicode does not decompose into a base letter plus accent.
+_NO_DECOMPOSITION = str.maketrans(
+    {
+        "ß": "ss",
+        "Ł": "L",
+        "ł": "l",
+        "Ø": "O",
+        "ø": "o",
+        "Đ": "D",
+        "đ": "d",
+        "Æ": "AE",
+        "æ": "ae",
+        "Œ": "OE",
+        "œ": "oe",
+        "Þ": "Th",
+        "þ": "th",
+        "\u0131": "i",  # dotless i
+        "Ħ": "H",
+        "ħ": "h",
+    }
+)
 
 
 def xml_safe(text: str) -> str:
@@ -43,11 +65,16 @@ def slugify(text: str) -> str:
     Latin letters at all (Arabic, say) becomes a stable hex spelling instead
     of an empty slug, so every author still gets a feed URL.
     """
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    folded = unicodedata.normalize("NFKD", text.translate(_NO_DECOMPOSITION))
+    folded = folded.encode("ascii", "ignore").decode("ascii")
     slug = _SLUG_JUNK.sub("-", folded.lower()).strip("-")
     if slug:
         return slug
     points = [f"{ord(c):x}" for c in text if not c.isspace()]
     if not points:
         return ""
-    return ("u-" + "-".join(points))[:120].rstrip("-")
+    slug = "u-" + "-".join(points)
+    if len(slug) > 120:  # keep it short but distinct: a digest of the whole name
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        slug = slug[:100].rstrip("-") + "-" + digest
+    return slug

@@ -409,6 +409,14 @@ def test_atom_names_the_publication_when_an_article_has_no_byline(atom_schema: e
     assert authors[0].findtext("a:uri", namespaces=NS) == spec.html_url
 
 
+def test_json_names_the_publication_when_an_article_has_no_byline():
+    spec = make_spec()
+    document = json.loads(render("json", spec, [make_article(2), make_article(1, authors=())]))
+    assert document["authors"] == [{"name": spec.title, "url": spec.html_url}]
+    assert "authors" not in document["items"][1]
+    assert "authors" not in json.loads(render("json", spec, make_articles(2)))
+
+
 def test_rss_channel_and_items():
     spec = make_spec(self_url=f"{ROOT}/feed.rss?page=2")
     articles = make_articles(3)
@@ -683,6 +691,9 @@ BASE = "https://paper.example/articles/story"
         ('<a href="?page=2">', '<a href="https://paper.example/articles/story?page=2">'),
         ('<a href="/q?a=1&amp;b=2">', '<a href="https://paper.example/q?a=1&amp;b=2">'),
         ('<a href="/q?a=1&b=2">', '<a href="https://paper.example/q?a=1&amp;b=2">'),
+        # A reference to a character XML forbids stays a reference.
+        ('<a href="/f&#12;g">', '<a href="https://paper.example/f&#12;g">'),
+        ('<a href="/c&#x81;">', '<a href="https://paper.example/c&#129;">'),
         ('<img src="//cdn.example/x.png">', '<img src="https://cdn.example/x.png">'),
         ('<video poster="p.jpg">', '<video poster="https://paper.example/articles/p.jpg">'),
         ('<blockquote cite="/src">', '<blockquote cite="https://paper.example/src">'),

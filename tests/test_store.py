@@ -241,12 +241,6 @@ def test_a_newer_store_is_refused_and_left_unchanged(tmp_path):
     assert path.read_bytes() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Store.open runs PRAGMA journal_mode = WAL before migrate() checks the "
-    "version, so a newer store in rollback-journal mode is rewritten (header bytes 18-19, "
-    "-wal/-shm files) before it is refused",
-)
 def test_a_newer_rollback_journal_store_is_left_unchanged(tmp_path):
     path = tmp_path / "newer.db"
     before = newer_store(path, wal=False)
@@ -279,12 +273,6 @@ def test_a_directory_is_a_store_error(tmp_path):
         Store.open(tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="BUG: Store.open calls path.parent.mkdir() outside its try block, so a parent "
-    "that is a file raises FileExistsError/NotADirectoryError instead of StoreError",
-)
 def test_a_store_under_a_file_is_a_store_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError):
@@ -371,14 +359,8 @@ def test_threads_opening_an_existing_store_at_once_all_succeed(tmp_path):
         assert open_in_threads(path, 4) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Store.open's PRAGMA journal_mode = WAL on a not-yet-WAL file fails at once "
-    "with 'database is locked' when another connection holds a lock (SQLite skips the busy "
-    "handler to avoid a deadlock); it needs a retry loop",
-)
 def test_threads_opening_a_fresh_store_at_once_all_succeed(tmp_path):
-    # A race: it shows within a few rounds, but give it many to keep the xfail strict.
+    # A race: it shows within a few rounds when unfixed, so give it many.
     for round_ in range(300):
         errors = open_in_threads(tmp_path / f"store-{round_}.db", 2)
         assert errors == [], f"round {round_}: {errors}"
@@ -433,11 +415,6 @@ def test_processes_opening_an_existing_store_at_once_all_succeed(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses fork for fast process start")
-@pytest.mark.xfail(
-    strict=False,  # a race between processes: it usually, not always, shows in 100 rounds
-    reason="BUG: two processes creating the store at once (e.g. serve workers on first "
-    "start): one gets StoreError 'database is locked' from PRAGMA journal_mode = WAL",
-)
 def test_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path):
     with openers(2) as open_at_once:
         for round_ in range(100):
@@ -445,11 +422,6 @@ def test_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path):
             assert outcomes == [("ok", SCHEMA_VERSION)] * 2, f"round {round_}: {outcomes}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Store.open does not wait (busy_timeout is skipped) when another connection "
-    "holds the write lock on a not-yet-WAL store; it fails at once with 'database is locked'",
-)
 def test_open_waits_while_another_connection_writes(tmp_path):
     path = tmp_path / "store.db"
     writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -714,13 +686,6 @@ def test_articles_keeps_the_order_of_the_ids_and_skips_missing_ones(store):
     assert store.articles([]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=sqlite3.IntegrityError,
-    reason="BUG: models.to_store_time uses strftime('%Y'), which does not zero-pad years "
-    "before 1000 on glibc ('999-01-01T...'), so the store's GLOB CHECK rejects a date "
-    "parse_record accepted",
-)
 def test_years_before_1000_round_trip(store):
     record = parse_record({"slug": "old", "title": "Old", "published": "0999-01-01T00:00:00Z"})
     store.upsert_article(record, NOW)

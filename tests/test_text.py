@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from syndicate.config import SLUG_RE
-from syndicate.text import collapse_whitespace, encodable, slugify, xml_safe
+from syndicate.text import _NO_DECOMPOSITION, collapse_whitespace, encodable, slugify, xml_safe
 
 #: Every code point, surrogates and noncharacters included.
 ANY_CHAR = st.one_of(
@@ -216,6 +216,7 @@ def test_slugify_always_gives_a_valid_idempotent_slug(text):
 @given(st.text(alphabet=st.characters(codec="latin-1", categories=("L",)), min_size=1))
 def test_slugify_latin1_letters_fold_to_ascii_letters(text):
     slug = slugify(text)
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    spelled = text.translate(_NO_DECOMPOSITION)  # ß -> ss, ø -> o: letters NFKD keeps whole
+    folded = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     if folded:
         assert slug == folded.lower()

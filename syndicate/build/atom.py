@@ -34,6 +34,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from syndicate.build.common import (
+    ATOM_NS,
     FEED_MEDIA_TYPES,
     MEDIA_NS,
     EntryView,
@@ -69,8 +70,10 @@ def _entry_extras(entry: EntryView, links: list[dict[str, str]], element: etree.
     second "alternate" link, so the attributes are set again here, on the
     elements feedgen wrote, which come in the order the links were added.
     """
-    written = element.findall("link")
-    for node, attributes in zip(written, links, strict=True):
+    written = element.findall("link") or element.findall(f"{{{ATOM_NS}}}link")
+    # Not strict: should a later feedgen write links differently, the feed
+    # still builds (and test_atom_entry_fields says what went missing).
+    for node, attributes in zip(written, links, strict=False):
         for name, value in attributes.items():
             node.set(name, value)
     if entry.image is not None:

@@ -16,6 +16,9 @@ Choices the spec leaves open, and why:
   title help no reader.
 * ``icon`` is the logo (falling back to the icon), ``favicon`` the icon: the
   spec wants a large image for the first and a small one for the second.
+* When some article has no byline, the feed-level ``authors`` names the
+  publication (title and site page), which items without authors inherit;
+  the same rule as Atom's feed-level ``<author>``.
 * Paging is ``next_url`` only; JSON Feed has no first/previous/last.
 * Dates are RFC 3339 in UTC with a ``Z``; keys are written in a fixed order
   and without whitespace, so the same input gives the same bytes.
@@ -80,6 +83,9 @@ def document(view: FeedView) -> dict[str, Any]:
         feed["favicon"] = view.icon
     if view.pages is not None and view.pages.next:
         feed["next_url"] = view.pages.next
+    if any(not entry.authors for entry in view.entries):
+        # Items without authors take the feed's (spec: "authors"), as in Atom.
+        feed["authors"] = [{"name": view.title, "url": view.html_url}]
     if view.language:
         feed["language"] = view.language
     if view.hub_url:

@@ -15,6 +15,8 @@ from syndicate.models import Article
 
 
 class Builder(Protocol):
+    """What each format module's ``build`` looks like."""
+
     def __call__(
         self, spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = True
     ) -> bytes: ...

@@ -7,8 +7,10 @@ the connection runs in autocommit mode so nothing is held open by accident.
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,6 +107,33 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _close(conn: sqlite3.Connection | None) -> None:
+    if conn is not None:
+        conn.close()
+
+
+def _enable_wal(conn: sqlite3.Connection, path: Path, patience: float = 10.0) -> None:
+    """Switch to WAL, retrying while another process holds a lock.
+
+    SQLite does not call the busy handler for a journal-mode change, so two
+    workers opening a fresh store together would otherwise see "database is
+    locked" at once.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if ("locked" in text or "busy" in text) and time.monotonic() < deadline:
+                time.sleep(random.uniform(0.01, 0.05))
+                continue
+            raise
+        if mode != "wal":
+            raise StoreError(f"{path}: could not switch to WAL mode (got {mode})")
+        return
+
+
 class Store:
     """An open article store. Safe to share between threads (one lock)."""
 
@@ -119,22 +148,40 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str, *, create: bool = True) -> Store:
-        """Open (and if needed create and upgrade) the store at ``path``."""
+        """Open (and if needed create and upgrade) the store at ``path``.
+
+        A store from a newer syndicate is refused before anything is written
+        to it, not even the switch to WAL mode.
+        """
         path = Path(path)
         if not create and not path.exists():
             raise StoreError(f"{path}: no store here (run `syndicate demo` or `syndicate import`)")
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot create its folder ({exc})") from None
+        conn: sqlite3.Connection | None = None
         try:
             conn = connect(path)
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                raise StoreError(f"{path}: could not switch to WAL mode (got {mode})")
+            found = user_version(conn)
+            if found > SCHEMA_VERSION:
+                raise StoreVersionError(
+                    f"{path} has schema version {found}, but this syndicate only knows up to "
+                    f"{SCHEMA_VERSION}: upgrade syndicate instead of opening a newer store "
+                    "with an older one"
+                )
+            _enable_wal(conn, path)
             migrate(conn, str(path))
         except StoreVersionError as exc:
+            _close(conn)
             raise StoreError(str(exc)) from None
         except sqlite3.DatabaseError as exc:
+            _close(conn)
             raise StoreError(f"{path}: not a usable SQLite store ({exc})") from None
+        except BaseException:
+            _close(conn)
+            raise
         return cls(conn, path)
 
     def close(self) -> None:
