@@ -18,7 +18,7 @@ from typing import IO, Any, NoReturn
 import click
 
 from syndicate import __version__
-from syndicate.config import CONFIG_ENV, Config, ConfigError, load_config
+from syndicate.config import CONFIG_ENV, Config, ConfigError, load_config, parse_config
 from syndicate.store import Outcome, Store, StoreError
 
 
@@ -205,6 +205,158 @@ def demo(obj: Context, articles: int, replace: bool, if_empty: bool, seed: int) 
 
 
 @main.command()
+@click.option("--all", "everything", is_flag=True, help="Fetch every source, due or not.")
+@click.pass_obj
+def fetch(obj: Context, everything: bool) -> None:
+    """Refresh the sidebar's outside feeds once and print a summary table.
+
+    Exits 0 even when some sources fail (their errors are recorded and shown
+    here and on the admin page); non-zero only if the fetcher cannot run.
+    Retired sources (410 Gone) are skipped, even with --all, until
+    `syndicate sources enable` is run for them.
+    """
+    import asyncio
+
+    from syndicate.fetch.runner import FetchRunner, SourceReport, parser_pool
+
+    config = obj.config()
+    sources = [s for s in config.sidebar.sources if s.enabled]
+    with obj.store(config) as store, parser_pool() as pool:
+        runner = FetchRunner(config, store, pool=pool)
+        with progress(len(sources), "fetching") as bar:
+
+            def done(report: SourceReport) -> None:
+                bar.update(1)
+
+            reports = asyncio.run(runner.run(everything=everything, on_report=done))
+    click.echo(format_reports(reports))
+
+
+def format_reports(reports: list[Any]) -> str:
+    """The summary table: source, status, new, updated, time, error."""
+    header = ("source", "status", "new", "updated", "time", "error")
+    rows = [
+        (
+            r.name,
+            str(r.status) if r.status is not None else r.outcome,
+            str(r.new),
+            str(r.updated),
+            f"{r.seconds:.2f}s",
+            r.error or "",
+        )
+        for r in reports
+    ]
+    if not rows:
+        return "No source was due (use --all to fetch every source now)."
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header[:-1])]
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    failed = sum(1 for r in reports if r.error)
+    lines.append(f"{len(reports)} source(s) fetched, {failed} failed")
+    return "\n".join(lines)
+
+
+@main.group()
+def sources() -> None:
+    """The sidebar's outside feeds: OPML in and out, health, re-enabling."""
+
+
+@sources.command(name="export")
+@click.pass_obj
+def sources_export(obj: Context) -> None:
+    """Print the configured sources as OPML (for feed readers)."""
+    from syndicate.opml import sources_to_opml
+
+    config = obj.config()
+    sys.stdout.write(sources_to_opml(config.site.title, config.sidebar.sources))
+
+
+@sources.command(name="import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
+@click.pass_obj
+def sources_import(obj: Context, file: IO[bytes], dry_run: bool) -> None:
+    """Add the feeds of an OPML FILE to config.toml as [[sidebar.sources]].
+
+    config.toml stays the one list of sources: this appends blocks to it
+    (keeping your comments), skips feeds already listed, and checks the
+    result before writing it.
+    """
+    from syndicate.opml import OpmlError, append_sources, read_opml
+
+    config = obj.config()
+    try:
+        outlines = read_opml(file.read())
+    except OpmlError as exc:
+        fail(f"{getattr(file, 'name', 'input')}: {exc}")
+    known = {s.url for s in config.sidebar.sources}
+    names = {s.name for s in config.sidebar.sources}
+    added = []
+    for name, url in outlines:
+        if url in known:
+            continue
+        unique = name
+        n = 2
+        while unique in names:
+            unique = f"{name} ({n})"
+            n += 1
+        names.add(unique)
+        known.add(url)
+        added.append((unique, url))
+    if not added:
+        click.echo("Nothing to add: every feed in the file is already a source.")
+        return
+    text = append_sources(config.source.read_text(encoding="utf-8"), added)
+    try:
+        parse_config(text, config.source)
+    except ConfigError as exc:
+        fail("the result would not be a valid config, nothing written:\n" + exc.report())
+    for name, url in added:
+        click.echo(f"+ {name}: {url}")
+    if dry_run:
+        click.echo(f"{len(added)} source(s) would be added (dry run, nothing written)")
+        return
+    config.source.write_text(text, encoding="utf-8")
+    click.echo(f"{len(added)} source(s) added to {config.source}")
+
+
+@sources.command(name="list")
+@click.pass_obj
+def sources_list(obj: Context) -> None:
+    """Each source's health: last fetch, status, failures, last error, next fetch."""
+    from syndicate.store.sources import Sources
+
+    config = obj.config()
+    with obj.store(config) as store:
+        found = Sources(store)
+        found.sync([(s.name, s.url) for s in config.sidebar.sources if s.enabled])
+        for row in found.all():
+            state = "retired" if row.retired else ("" if row.configured else "not configured")
+            click.echo(
+                f"{row.name}\n  url: {row.fetch_url}\n  last fetch: {row.last_fetch or 'never'}"
+                f"  status: {row.last_status or '-'}  failures: {row.failures}"
+                f"  entries: {row.entries}  next: {row.next_fetch or 'now'} {state}".rstrip()
+                + (f"\n  last error: {row.last_error}" if row.last_error else "")
+            )
+
+
+@sources.command(name="enable")
+@click.argument("source")
+@click.pass_obj
+def sources_enable(obj: Context, source: str) -> None:
+    """Re-enable a retired or failing SOURCE (its name or URL): fetched on the next run."""
+    from syndicate.store.sources import Sources
+
+    config = obj.config()
+    with obj.store(config) as store:
+        if not Sources(store).enable(source):
+            fail(f"no source named {source!r} (see `syndicate sources list`)")
+    click.echo(f"{source}: enabled; it will be fetched on the next run")
+
+
+@main.command()
 @click.option("--host", default=None, help="Address to listen on (default from config).")
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=None, help="Port (default from config)."
@@ -218,9 +370,15 @@ def demo(obj: Context, articles: int, replace: bool, if_empty: bool, seed: int) 
 @click.option(
     "--get", "get_path", default=None, help="Run one GET through the app, print it, exit."
 )
+@click.option("--no-fetch", is_flag=True, help="Do not run the sidebar's fetcher.")
 @click.pass_obj
 def serve(
-    obj: Context, host: str | None, port: int | None, workers: int | None, get_path: str | None
+    obj: Context,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    get_path: str | None,
+    no_fetch: bool,
 ) -> None:
     """Serve feeds over HTTP (and run the fetcher)."""
     from syndicate.web.serve import get_once, run_server
@@ -232,7 +390,7 @@ def serve(
         sys.stdout.buffer.write(body)
         sys.exit(0 if status < 400 else 1)
     try:
-        run_server(config, host=host, port=port, workers=workers)
+        run_server(config, host=host, port=port, workers=workers, fetch=not no_fetch)
     except StoreError as exc:
         fail(str(exc))
     except OSError as exc:

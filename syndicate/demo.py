@@ -967,6 +967,11 @@ def _chunks(plan: _Plan, config: Config, rng: random.Random, size: int) -> Itera
 # -- writing the file ---------------------------------------------------------
 
 
+def _uri(path: Path, mode: str) -> str:
+    """A SQLite URI for ``path``, percent-escaped so '?', '#' or '%' in a folder name are safe."""
+    return f"{path.resolve().as_uri()}?mode={mode}"
+
+
 def _count_articles(path: Path) -> int | None:
     """Articles in an existing file: 0 for an empty or article-less file, None if not SQLite.
 
@@ -977,7 +982,7 @@ def _count_articles(path: Path) -> int | None:
     if not path.exists() or path.stat().st_size == 0:
         return 0
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
+        conn = sqlite3.connect(_uri(path, "rw"), uri=True, isolation_level=None)
     except sqlite3.Error:
         return None
     try:
@@ -1001,7 +1006,7 @@ def _retire_wal(path: Path) -> None:
     """
     if Path(f"{path}-wal").exists():
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
+            conn = sqlite3.connect(_uri(path, "rw"), uri=True, isolation_level=None)
             try:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:

@@ -21,12 +21,15 @@ from ipaddress import ip_network
 from typing import Any
 
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from syndicate import __version__
 from syndicate.config import FetcherConfig
 from syndicate.fetch.retrieve import (
     ACCEPT_ENCODING,
     USER_AGENT,
+    AddressRefusedError,
+    GuardedResolver,
     Retriever,
     address_refusal,
     parse_retry_after,
@@ -471,6 +474,41 @@ def test_public_addresses_pass(address: str):
     assert address_refusal(address) is None
 
 
+class StaticResolver(AbstractResolver):
+    """Answers every lookup with fixed addresses, as a hostile DNS server could."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = addresses
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(hostname=host, host=a, port=port, family=0, proto=0, flags=0)
+            for a in self.addresses
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_guarded_resolver_keeps_only_public_addresses():
+    mixed = GuardedResolver(StaticResolver("10.0.0.7", "93.184.215.14", "::1"))
+    kept = await mixed.resolve("feeds.example", 80)
+    assert [r["host"] for r in kept] == ["93.184.215.14"]
+
+    private = GuardedResolver(StaticResolver("10.0.0.7", "::1"))
+    with pytest.raises(AddressRefusedError) as caught:
+        await private.resolve("intranet.example", 80)
+    assert caught.value.text == (
+        "intranet.example resolves to 10.0.0.7, a private address; "
+        "set [fetcher] allow_private_addresses = true to allow it"
+    )
+
+    exempt = GuardedResolver(StaticResolver("10.0.0.7"), (ip_network("10.0.0.0/24"),))
+    assert len(await exempt.resolve("intranet.example", 80)) == 1
+
+
 @pytest.fixture
 async def outside_v6(aiohttp_server: Any) -> Outside:
     return await Outside.start(aiohttp_server, host="::1")
@@ -528,5 +566,7 @@ async def test_ssrf_checked_on_every_redirect_hop(aiohttp_server: Any, outside: 
             with pytest.raises(FetchError) as caught:
                 await r.fetch(public.url(f"/location?code=301&to={target}"))
             assert caught.value.stage == "ssrf"
+            assert caught.value.message.startswith(f"{public.url('/location')}")
+            assert f"redirects to {target}: " in caught.value.message
             assert "a loopback address" in caught.value.message
     assert outside.requests == []

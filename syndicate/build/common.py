@@ -471,7 +471,8 @@ def categories(spec: FeedSpec, article: Article) -> tuple[Category, ...]:
     found: list[Category] = []
     section = clean_line(article.section or "")
     if section:
-        found.append(Category(section, section, xml_safe(f"{spec.site_root}/sections/")))
+        label = clean_line(dict(spec.section_titles).get(article.section or "", "")) or section
+        found.append(Category(section, label, xml_safe(f"{spec.site_root}/sections/")))
     for tag in article.tags:
         term = clean_line(tag.slug)
         label = clean_line(tag.name) or term

@@ -58,6 +58,8 @@ class FeedSpec:
     hub_url: str | None = None
     #: The same feed in the other formats: format -> absolute URL.
     alternates: tuple[tuple[FeedFormat, str], ...] = ()
+    #: Section slug -> display title, so categories read "News", not "news".
+    section_titles: tuple[tuple[str, str], ...] = ()
 
 
 def entry_id(spec: FeedSpec, article_id: int) -> str:

@@ -76,14 +76,11 @@ ACCEPT_ENCODING: Final = "gzip, br" if HAS_BROTLI else "gzip"
 
 REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 PERMANENT: Final = frozenset({301, 308})
-#: Statuses whose Retry-After the scheduler should honour.
-RETRY_STATUSES: Final = frozenset({429, 503})
 #: Validators longer than this, or not printable ASCII, are dropped: they are
 #: echoed back in our request headers, so they must not smuggle anything in.
 MAX_VALIDATOR_LENGTH: Final = 1024
 #: URLs are quoted in error messages, which people read; keep them readable.
 MAX_SHOWN_URL: Final = 300
-READ_CHUNK: Final = 1 << 16
 
 # NAT64 (RFC 6052) embeds an IPv4 address; on IPv6-only networks every
 # IPv4-only site resolves into it, so judge the embedded address instead.
@@ -284,6 +281,12 @@ def _parse_url(url: str) -> URL:
     return parsed.with_fragment(None)
 
 
+def _where(url: URL) -> str:
+    """host:port, the unit of the per-host limit and of connection messages."""
+    host = url.raw_host or ""
+    return f"[{host}]:{url.port}" if ":" in host else f"{host}:{url.port}"
+
+
 def _literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host.split("%", 1)[0])
@@ -375,6 +378,12 @@ class Retriever:
             # Our own slots come first (see the class docstring); these are a backstop.
             limit=self.config.concurrency,
             limit_per_host=self.config.per_host,
+            # aiohttp does not count idle pooled sockets against ``limit``, so a
+            # run over many hosts keeps one open per host for this long; short
+            # enough to bound open files, long enough for sources sharing a host.
+            keepalive_timeout=5.0,
+            # Results are cached after the guard filtered them, so a cached
+            # answer is as safe as a fresh one.
             ttl_dns_cache=60,
         )
         self._session = aiohttp.ClientSession(
@@ -442,14 +451,18 @@ class Retriever:
         hops = 0
         remaining = self.config.timeout
         while True:
-            self._check_literal(current)
-            key = f"{current.raw_host}:{current.port}"
-            async with self._hosts.hold(key), self._total:
-                started = loop.time()
-                try:
-                    outcome = await self._exchange(current, headers, validators, remaining)
-                finally:
-                    remaining -= loop.time() - started
+            try:
+                self._check_literal(current)
+                async with self._hosts.hold(_where(current)), self._total:
+                    started = loop.time()
+                    try:
+                        outcome = await self._exchange(current, headers, validators, remaining)
+                    finally:
+                        remaining -= loop.time() - started
+            except FetchError as error:
+                if hops and error.stage == "ssrf":  # say how we got there
+                    raise FetchError("ssrf", f"{_show(url)} redirects to {error.message}") from None
+                raise
             if isinstance(outcome, Retrieved):
                 moved = str(current) if hops and permanent else None
                 return replace(
@@ -530,7 +543,7 @@ class Retriever:
         except aiohttp.ConnectionTimeoutError:
             raise FetchError(
                 "timeout",
-                f"could not connect to {url.host}:{url.port} within "
+                f"could not connect to {_where(url)} within "
                 f"{self.config.connect_timeout:g} s ([fetcher] connect_timeout)",
             ) from None
         except TimeoutError:
@@ -598,7 +611,7 @@ class Retriever:
         if status == 410:
             return FetchError(
                 "http",
-                f"410 Gone: {_show(url)} has been removed for good; the source should be retired",
+                f"410 Gone: {_show(url)} has been removed for good",
                 status=410,
                 gone=True,
             )
@@ -645,8 +658,7 @@ def _reason(error: BaseException) -> str:
 
 def _client_error(url: URL, exc: aiohttp.ClientError) -> FetchError:
     """Translate an aiohttp exception into a stage and a sentence."""
-    host = url.raw_host or ""
-    where = f"[{host}]:{url.port}" if ":" in host else f"{host}:{url.port}"
+    where = _where(url)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         if isinstance(exc.os_error, AddressRefusedError):
             return FetchError("ssrf", f"{_show(url)}: {exc.os_error.text}")

@@ -99,7 +99,9 @@ _FUTURE_SQL: dict[ScopeKind, str] = {
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     """Open a connection with the pragmas every user of the store relies on."""
-    target = f"file:{Path(path)}?mode={'ro' if readonly else 'rwc'}"
+    # as_uri() percent-escapes '#', '?' and '%', which SQLite's URI parser would
+    # otherwise take as the end of the file name.
+    target = f"{Path(path).resolve().as_uri()}?mode={'ro' if readonly else 'rwc'}"
     conn = sqlite3.connect(target, uri=True, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA foreign_keys = ON")

@@ -19,8 +19,14 @@ from syndicate.web.health import healthz, metrics
 from syndicate.web.keys import CACHE, CONFIG, STORE
 
 
-def make_app(config: Config, store: Store | None = None) -> web.Application:
-    """Build the app; it opens the configured store unless one is handed in."""
+def make_app(
+    config: Config, store: Store | None = None, *, fetcher: bool = False
+) -> web.Application:
+    """Build the app; it opens the configured store unless one is handed in.
+
+    With ``fetcher`` the app also runs the sidebar's fetcher in the background
+    (only one worker process should).
+    """
     app = web.Application()
     app[CONFIG] = config
 
@@ -36,6 +42,10 @@ def make_app(config: Config, store: Store | None = None) -> web.Application:
             opened.close()
 
     app.cleanup_ctx.append(store_ctx)
+    if fetcher:
+        from syndicate.fetch.background import fetcher_ctx
+
+        app.cleanup_ctx.append(fetcher_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     feeds.add_routes(app)

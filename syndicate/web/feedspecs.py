@@ -119,6 +119,7 @@ def make_spec(
         generator_uri=GENERATOR_URI,
         pages=pages,
         alternates=tuple((f, url(page, f)) for f in FORMATS if f != fmt),
+        section_titles=tuple((s.slug, s.title) for s in config.sections),
     )
 
 

@@ -45,9 +45,9 @@ def _listen(host: str, port: int, *, listen: bool) -> socket.socket:
     return sock
 
 
-async def _serve_worker(config: Config, sock: socket.socket) -> None:
+async def _serve_worker(config: Config, sock: socket.socket, fetcher: bool) -> None:
     store = Store.open(config.store_path, create=False)
-    app = make_app(config, store)
+    app = make_app(config, store, fetcher=fetcher)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock).start()
@@ -62,15 +62,23 @@ async def _serve_worker(config: Config, sock: socket.socket) -> None:
         store.close()
 
 
-def _worker(config: Config, host: str, port: int) -> None:
+def _worker(config: Config, host: str, port: int, fetcher: bool) -> None:
     sock = _listen(host, port, listen=True)
-    asyncio.run(_serve_worker(config, sock))
+    asyncio.run(_serve_worker(config, sock, fetcher))
 
 
 def run_server(
-    config: Config, host: str | None = None, port: int | None = None, workers: int | None = None
+    config: Config,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    *,
+    fetch: bool = True,
 ) -> None:
-    """Serve until SIGINT or SIGTERM, with ``workers`` processes (0: one per core)."""
+    """Serve until SIGINT or SIGTERM, with ``workers`` processes (0: one per core).
+
+    The first worker also runs the sidebar's fetcher unless ``fetch`` is off.
+    """
     host = host or config.server.host
     port = config.server.port if port is None else port
     count = workers if workers is not None else config.server.workers
@@ -85,20 +93,20 @@ def run_server(
     for url in startup_urls(config, root):
         print(f"  {url}", flush=True)
     if count == 1:
-        _worker(config, host, port)
+        _worker(config, host, port, fetch)
         return
-    _supervise(config, host, port, count)
+    _supervise(config, host, port, count, fetch)
 
 
-def _supervise(config: Config, host: str, port: int, count: int) -> None:
+def _supervise(config: Config, host: str, port: int, count: int, fetch: bool) -> None:
     children: list[int] = []
-    for _ in range(count):
+    for index in range(count):
         pid = os.fork()
         if pid == 0:  # child
             code = 0
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                _worker(config, host, port)
+                _worker(config, host, port, fetch and index == 0)
             except BaseException as exc:  # a worker must never fall back into the parent loop
                 print(f"syndicate worker: {exc}", file=sys.stderr, flush=True)
                 code = 1

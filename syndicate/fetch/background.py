@@ -1,0 +1,60 @@
+"""The fetcher inside `syndicate serve`: one worker runs it on the configured interval.
+
+Each source keeps its own schedule (politeness, backoff); this loop only
+wakes up often enough to notice when the next one is due, with jitter so a
+fleet of servers does not hit shared hosts in step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from syndicate.fetch.runner import FetchRunner, parser_pool
+from syndicate.web.keys import CONFIG, STORE
+
+log = logging.getLogger("syndicate.fetch")
+
+FETCHER = web.AppKey("fetcher", asyncio.Task[None])
+
+
+async def fetch_forever(runner: FetchRunner, tick: float, rng: random.Random) -> None:
+    await asyncio.sleep(rng.uniform(0.5, 2.0))  # let the server start answering first
+    while True:
+        try:
+            reports = await runner.run()
+            failed = [r for r in reports if r.error]
+            if reports:
+                log.info("fetched %d source(s), %d failed", len(reports), len(failed))
+            for report in failed:
+                log.warning("%s: %s", report.name, report.error)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the fetcher must never take the server down with it
+            log.exception("fetch run failed; trying again on the next tick")
+        await asyncio.sleep(tick * rng.uniform(0.8, 1.2))
+
+
+async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """A cleanup context: start the loop with the app, cancel it on shutdown."""
+    config = app[CONFIG]
+    if not config.sidebar.sources:
+        yield
+        return
+    pool = parser_pool()
+    runner = FetchRunner(config, app[STORE], pool=pool)
+    tick = min(30.0, config.sidebar.refresh_interval / 4)
+    task = asyncio.create_task(fetch_forever(runner, tick, random.Random()))
+    app[FETCHER] = task
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        pool.shutdown(wait=False, cancel_futures=True)

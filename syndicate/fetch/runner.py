@@ -1,0 +1,234 @@
+"""The one place that touches both the network and the store (Miniflux's "handler").
+
+It decides nothing itself: retrieve says what the server answered, parse and
+clean say what the document holds, schedule says when to come back, and the
+store records it. Each source runs alone: whatever one source does (hang,
+flood, lie, attack the parser) ends as an error recorded on that source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import random
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from syndicate.config import Config, SourceConfig
+from syndicate.fetch import schedule
+from syndicate.fetch.clean import clean
+from syndicate.fetch.parse import parse
+from syndicate.fetch.retrieve import Retriever
+from syndicate.fetch.types import CleanEntry, FetchError
+from syndicate.store import Store
+from syndicate.store.sources import KEEP_PER_SOURCE, SourceRow, Sources
+
+Outcome = Literal["updated", "not modified", "failed", "retired"]
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """One line of `syndicate fetch`'s summary table."""
+
+    name: str
+    url: str
+    outcome: Outcome
+    status: int | None
+    new: int
+    updated: int
+    seconds: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What crosses back from the parser process: small, picklable, already clean."""
+
+    title: str | None
+    ttl: int | None
+    warning: str | None
+    entries: tuple[CleanEntry, ...]
+
+
+def parse_and_clean(
+    body: bytes, url: str, headers: Mapping[str, str], fetched_at: datetime
+) -> Parsed:
+    """Runs in the parser process: bytes in, clean entries out (or a FetchError)."""
+    feed = parse(body, url=url, headers=dict(headers))
+    entries = clean(feed, fetched_at=fetched_at, limit=KEEP_PER_SOURCE)
+    return Parsed(feed.title, feed.ttl, feed.warning, tuple(entries))
+
+
+def parser_pool() -> ProcessPoolExecutor:
+    """One parser process, started fresh ("spawn"): feedparser is CPU-bound and
+    holds the GIL, so parsing in a thread would stall the server's event loop;
+    a process also contains a parser blow-up (an XML bomb) to itself."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FetchRunner:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        pool: Executor | None = None,
+        clock: Callable[[], datetime] = _now,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.sources = Sources(store)
+        self.pool = pool
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.by_url: dict[str, SourceConfig] = {s.url: s for s in config.sidebar.sources}
+
+    def configured(self) -> list[tuple[str, str]]:
+        return [(s.name, s.url) for s in self.config.sidebar.sources if s.enabled]
+
+    async def run(
+        self, *, everything: bool = False, on_report: Callable[[SourceReport], None] | None = None
+    ) -> list[SourceReport]:
+        """Fetch every due source once (all of them with ``everything``, retired ones never)."""
+        await asyncio.to_thread(self.sources.sync, self.configured())
+        due = await asyncio.to_thread(self.sources.due, self.clock(), everything=everything)
+        reports: list[SourceReport] = []
+        async with Retriever(self.config.fetcher) as retriever:
+
+            async def one(source: SourceRow) -> None:
+                report = await self.fetch_one(retriever, source)
+                reports.append(report)
+                if on_report is not None:
+                    on_report(report)
+
+            await asyncio.gather(*(one(s) for s in due))
+        await asyncio.to_thread(self.sources.prune_orphans, self.clock())
+        order = {s.id: i for i, s in enumerate(due)}
+        names = {s.name: s.id for s in due}
+        reports.sort(key=lambda r: order.get(names.get(r.name, -1), 0))
+        return reports
+
+    def _base_interval(self, source: SourceRow) -> float:
+        configured = self.by_url.get(source.url)
+        minimum = configured.min_interval if configured else 0
+        return float(max(self.config.sidebar.refresh_interval, minimum))
+
+    async def fetch_one(self, retriever: Retriever, source: SourceRow) -> SourceReport:
+        """Fetch, parse and record one source; anything it does ends recorded on it."""
+        started = time.monotonic()
+        try:
+            return await self._fetch_one(retriever, source, started)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must cost one source, not the run
+            error = FetchError("parse", f"unexpected {type(exc).__name__}: {exc}")
+            return await self._failed(source, error, started, self._base_interval(source))
+
+    async def _fetch_one(
+        self, retriever: Retriever, source: SourceRow, started: float
+    ) -> SourceReport:
+        base = self._base_interval(source)
+        try:
+            got = await retriever.fetch(source.fetch_url, source.validators)
+        except FetchError as exc:
+            return await self._failed(source, exc, started, base)
+        fetched_at = self.clock()
+        if got.body is None:  # 304: nothing to parse
+            plan = schedule.plan_success(
+                fetched_at, base_interval=base, headers=got.headers, ttl=None, rng=self.rng
+            )
+            await asyncio.to_thread(
+                self.sources.record_not_modified,
+                source.id,
+                now=fetched_at,
+                validators=got.validators,
+                next_fetch=plan,
+                seconds=time.monotonic() - started,
+                permanent_url=got.permanent_url,
+            )
+            return SourceReport(
+                source.name, source.url, "not modified", 304, 0, 0, time.monotonic() - started
+            )
+        loop = asyncio.get_running_loop()
+        try:
+            parsed = await loop.run_in_executor(
+                self.pool, parse_and_clean, got.body, got.final_url, dict(got.headers), fetched_at
+            )
+        except FetchError as exc:
+            return await self._failed(source, exc, started, base, status=got.status)
+        except BrokenProcessPool:
+            # The parser process died (memory blow-up, crash): this source's
+            # fault alone. Start a fresh pool for the others.
+            if isinstance(self.pool, ProcessPoolExecutor):
+                self.pool = parser_pool()
+            error = FetchError("parse", "the parser crashed on this document")
+            return await self._failed(source, error, started, base, status=got.status)
+        plan = schedule.plan_success(
+            fetched_at, base_interval=base, headers=got.headers, ttl=parsed.ttl, rng=self.rng
+        )
+        new, updated = await asyncio.to_thread(
+            self.sources.record_entries,
+            source.id,
+            list(parsed.entries),
+            now=fetched_at,
+            validators=got.validators,
+            status=got.status,
+            next_fetch=plan,
+            seconds=time.monotonic() - started,
+            permanent_url=got.permanent_url,
+            title=parsed.title,
+        )
+        return SourceReport(
+            source.name, source.url, "updated", got.status, new, updated, time.monotonic() - started
+        )
+
+    async def _failed(
+        self,
+        source: SourceRow,
+        exc: FetchError,
+        started: float,
+        base: float,
+        *,
+        status: int | None = None,
+    ) -> SourceReport:
+        now = self.clock()
+        failures = source.failures + 1
+        plan = schedule.plan_failure(
+            now, base_interval=base, failures=failures, retry_after=exc.retry_after, rng=self.rng
+        )
+        message = str(exc)
+        if exc.gone:
+            message += (
+                " (source retired: an editor must re-enable it with `syndicate sources enable`)"
+            )
+        await asyncio.to_thread(
+            self.sources.record_failure,
+            source.id,
+            now=now,
+            error=message,
+            status=exc.status if exc.status is not None else status,
+            failures=failures,
+            next_fetch=plan,
+            seconds=time.monotonic() - started,
+            retire=exc.gone,
+            permanent_url=exc.permanent_url,
+        )
+        return SourceReport(
+            source.name,
+            source.url,
+            "retired" if exc.gone else "failed",
+            exc.status if exc.status is not None else status,
+            0,
+            0,
+            time.monotonic() - started,
+            message,
+        )
