@@ -204,8 +204,16 @@ def start(name: str, argv: Sequence[str], port: int, log: Path) -> Server:
 
 
 def bench_config(text: str, store: str, port: int) -> str:
-    """config.toml with [store] path and [server] port replaced, everything else as is."""
+    """config.toml with [store] path and [server] port replaced, everything else as is.
+
+    Addresses of the demo's own port (base_url, icon, the sidebar sources the
+    fetcher polls) follow the port, so the demo is self-contained as with
+    `make serve` and nothing is fetched from whatever else listens on 8080.
+    """
     out, section = [], ""
+    old_port = re.search(r"(?ms)^\[server\].*?^port\s*=\s*(\d+)", text)
+    if old_port:
+        text = text.replace(f"{HOST}:{old_port.group(1)}", f"{HOST}:{port}")
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("["):
