@@ -25,6 +25,7 @@ import http.client
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -192,10 +193,12 @@ def tail(path: Path, lines: int = 20) -> str:
     return ""
 
 
-def start(name: str, argv: Sequence[str], port: int, log: Path) -> Server:
+def start(
+    name: str, argv: Sequence[str], port: int, log: Path, env: dict[str, str] | None = None
+) -> Server:
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
     return Server(name, port, proc, log)
 
@@ -464,6 +467,11 @@ class Sample:
     p99: float
     transfer: str
     errors: str
+    requests: int = 0
+    #: Server CPU (all its processes) per request, in microseconds.
+    cpu_us: float = 0.0
+    #: Cores kept busy by processes other than the server and wrk during the run.
+    others: float = 0.0
 
 
 def parse_wrk(output: str) -> Sample:
@@ -477,16 +485,47 @@ def parse_wrk(output: str) -> Sample:
     if non_ok:
         fail(f"wrk saw {non_ok.group(1)} non-2xx/3xx responses:\n{output}")
     socket_errors = re.search(r"Socket errors:(.*)", output)
+    total = re.search(r"(\d+) requests in", output)
     return Sample(
         float(rps.group(1)),
         to_ms(p50.group(1)),
         to_ms(p99.group(1)),
         transfer.group(1),
         socket_errors.group(1).strip() if socket_errors else "",
+        int(total.group(1)) if total else 0,
     )
 
 
-def run_wrk(args: argparse.Namespace, port: int, script: Path) -> Sample:
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """utime + stime of processes, in seconds (0 for ones that are gone)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def busy_seconds() -> float:
+    """CPU seconds spent busy by the whole machine since boot (all cores)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / TICK
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_wrk(args: argparse.Namespace, server: Server, script: Path) -> Sample:
+    port = server.port
+    pids = [server.proc.pid, *server.workers]
+    for pid in server.workers:  # e.g. the fetcher's parser process
+        pids += children_of(pid)
     argv = [
         "wrk",
         f"-t{args.threads}",
@@ -499,12 +538,18 @@ def run_wrk(args: argparse.Namespace, port: int, script: Path) -> Sample:
         str(script),
         f"http://{HOST}:{port}/",
     ]
+    before = (cpu_seconds(pids), busy_seconds(), children_cpu(), time.monotonic())
     done = subprocess.run(
         argv, capture_output=True, text=True, timeout=args.duration + 60, check=False
     )
+    after = (cpu_seconds(pids), busy_seconds(), children_cpu(), time.monotonic())
     if done.returncode != 0:
         fail(f"wrk exited {done.returncode}: {done.stderr}")
-    return parse_wrk(done.stdout)
+    sample = parse_wrk(done.stdout)
+    served, busy, wrk = (a - b for a, b in zip(after[:3], before[:3], strict=True))
+    sample.cpu_us = served / max(sample.requests, 1) * 1e6
+    sample.others = max(0.0, busy - served - wrk) / (after[3] - before[3])
+    return sample
 
 
 # -- report ------------------------------------------------------------------------
@@ -517,42 +562,61 @@ def mib(kb: int | None) -> str:
 def report_memory(label: str, server: Server) -> None:
     rows = ", ".join(f"pid {p}: peak {mib(h)}, now {mib(r)}" for p, h, r in server.memory())
     print(f"  {label:28s} {rows}")
+    extra = [p for w in server.workers for p in children_of(w)]
+    if extra:
+        rows = ", ".join(
+            f"pid {p}: peak {mib(status_kb(p, 'VmHWM'))}, now {mib(status_kb(p, 'VmRSS'))}"
+            for p in extra
+        )
+        print(f"  {'  their children:':28s} {rows}")
 
 
 def report_mode(mode: str, results: dict[str, list[Sample]]) -> None:
     print(f"\nmode {mode}")
     print(
         f"  {'server':10s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} "
-        f"{'worst p99':>9s} {'transfer':>9s}  rounds req/s"
+        f"{'worst p99':>9s} {'cpu us/req':>10s} {'others':>6s} {'transfer':>9s}  rounds req/s"
     )
-    medians = {}
+    medians, cpus = {}, {}
     for name, samples in results.items():
         rps = statistics.median(s.rps for s in samples)
         medians[name] = rps
         p50 = statistics.median(s.p50 for s in samples)
         p99 = statistics.median(s.p99 for s in samples)
         worst = max(s.p99 for s in samples)
+        cpu = cpus[name] = statistics.median(s.cpu_us for s in samples)
+        others = statistics.median(s.others for s in samples)
         rounds = " ".join(f"{s.rps:.0f}" for s in samples)
         errors = "; ".join(sorted({s.errors for s in samples if s.errors}))
         print(
-            f"  {name:10s} {rps:9.0f} {p50:8.2f} {p99:8.2f} {worst:9.2f} "
-            f"{samples[-1].transfer:>9s}  {rounds}"
+            f"  {name:10s} {rps:9.0f} {p50:8.2f} {p99:8.2f} {worst:9.2f} {cpu:10.1f} "
+            f"{others:6.2f} {samples[-1].transfer:>9s}  {rounds}"
             + (f"  socket errors: {errors}" if errors else "")
         )
     ours = medians["syndicate"]
     verdict = "meets" if ours >= 0.85 * medians["bare"] else "MISSES"
+    p99 = statistics.median(s.p99 for s in results["syndicate"])
     print(
-        f"  syndicate/bare  {ours / medians['bare']:.2f}x ({verdict} the 0.85x target)   "
-        f"syndicate/nginx {ours / medians['nginx']:.2f}x"
+        f"  req/s: syndicate/bare {ours / medians['bare']:.2f}x ({verdict} the 0.85x target), "
+        f"syndicate/nginx {ours / medians['nginx']:.2f}x; syndicate p99 {p99:.1f} ms "
+        f"({'meets' if p99 < 20 else 'MISSES'} the 20 ms target)"
+    )
+    print(
+        f"  cpu-bound estimate (steadier than req/s on a shared machine): "
+        f"syndicate/bare {cpus['bare'] / cpus['syndicate']:.2f}x, "
+        f"syndicate/nginx {cpus['nginx'] / cpus['syndicate']:.2f}x "
+        "(server CPU per request of the other / syndicate's)"
     )
 
 
 # -- main --------------------------------------------------------------------------
 
 
-def syndicate_argv() -> list[str]:
+def syndicate_argv(source: Path | None) -> list[str]:
     script = Path(sys.executable).with_name("syndicate")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "syndicate"]
+    if source is None and script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "syndicate"]
 
 
 def rotations(items: Sequence[str], rounds: int) -> Iterator[tuple[int, list[str]]]:
@@ -573,6 +637,12 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset")
     parser.add_argument("--config", type=Path, default=ROOT / "config.toml")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, conf)")
+    parser.add_argument(
+        "--syndicate-src",
+        type=Path,
+        help="run syndicate from this folder (holding a syndicate/ package) instead, "
+        "e.g. a scratch copy with a fix to measure",
+    )
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
@@ -583,6 +653,7 @@ def main() -> None:
 
     print(f"machine:  {machine()}")
     print(f"revision: {revision()}")
+    print(f"loadavg:  {Path('/proc/loadavg').read_text().strip()} (before the run)")
     print(
         f"load:     wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
         f"{args.rounds} rounds per mode, servers alternating; {args.workers} workers each"
@@ -605,9 +676,13 @@ def main() -> None:
         )
         print(f"store:    {report.articles:,} articles made in {report.seconds:.1f} s")
 
-        argv = [*syndicate_argv(), "--config", str(config_path), "serve", "--port", str(port)]
-        argv += ["--workers", str(args.workers)]
-        ours = start("syndicate", argv, port, folder / "syndicate.log")
+        argv = [*syndicate_argv(args.syndicate_src), "--config", str(config_path), "serve"]
+        argv += ["--port", str(port), "--workers", str(args.workers)]
+        env = None
+        if args.syndicate_src:
+            env = {**os.environ, "PYTHONPATH": str(args.syndicate_src.resolve())}
+            print(f"syndicate from {args.syndicate_src.resolve()}")
+        ours = start("syndicate", argv, port, folder / "syndicate.log", env)
         servers.append(ours)
         ours.wait_ready("/healthz")
         ours.find_workers(args.workers)
@@ -681,11 +756,12 @@ def main() -> None:
                     server = by_name[name]
                     script = folder / f"{name}-{mode}.lua"
                     script.write_text(lua_script(server.port, paths, mode, etags[name]))
-                    sample = run_wrk(args, server.port, script)
+                    sample = run_wrk(args, server, script)
                     results[mode][name].append(sample)
                     print(
                         f"  {mode:5s} round {r + 1} {name:9s} {sample.rps:9.0f} req/s  "
-                        f"p50 {sample.p50:6.2f} ms  p99 {sample.p99:6.2f} ms",
+                        f"p50 {sample.p50:6.2f} ms  p99 {sample.p99:6.2f} ms  "
+                        f"server cpu {sample.cpu_us:5.1f} us/req  others {sample.others:.2f} cores",
                         flush=True,
                     )
 

@@ -70,38 +70,45 @@ def site(tmp_path_factory: pytest.TempPathFactory):
         yield root
 
 
-def test_old_article_page_shows_age_notice_and_inert_sidebar(site: str, page):
+async def test_old_article_page_shows_age_notice_and_inert_sidebar(site: str, page):
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(site + "/articles/old-story")
-    assert page.locator("h1").inner_text() == "Dockers strike closes the port"
-    assert page.locator(".age-notice").inner_text().startswith("This article is over 15 years")
+
+    async def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    await page.goto(site + "/articles/old-story")
+    assert await page.locator("h1").inner_text() == "Dockers strike closes the port"
+    notice = await page.locator(".age-notice").inner_text()
+    assert notice.startswith("This article is over 15 years")
     items = page.locator("aside .latest-news-item")
-    assert items.count() >= 5
-    sidebar_text = page.locator("aside").inner_text()
+    assert await items.count() >= 5
+    sidebar_text = await page.locator("aside").inner_text()
     assert "Council approves budget" in sidebar_text
     assert "Bus drivers in Leeds" in sidebar_text
     assert "Click for prizes" not in sidebar_text  # its link was javascript:
     # Nothing in the sidebar is markup from outside: no scripts, images or handlers.
-    assert page.locator("aside script, aside img, aside b").count() == 0
-    handlers = page.evaluate(
+    assert await page.locator("aside script, aside img, aside b").count() == 0
+    handlers = await page.evaluate(
         "() => [...document.querySelectorAll('aside *')]"
         ".flatMap(e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on'))"
     )
     assert handlers == []
-    hrefs = page.eval_on_selector_all("aside a", "links => links.map(a => a.href)")
+    hrefs = await page.eval_on_selector_all("aside a", "links => links.map(a => a.href)")
     assert all(h.startswith("http://") or h.startswith("https://") for h in hrefs)
     assert "\u202e" not in sidebar_text
-    page.hover("aside .latest-news-link >> nth=0")
+    await page.hover("aside .latest-news-link >> nth=0")
     assert dialogs == []
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "article-page.png"), full_page=True)
+    await page.screenshot(path=str(ARTIFACTS / "article-page.png"), full_page=True)
 
 
-def test_feeds_page_lists_every_feed(site: str, page):
-    page.goto(site + "/feeds")
-    assert page.title().startswith("Feeds")
-    assert page.locator("link[rel=alternate][type='application/atom+xml']").count() >= 3
-    assert page.locator("a[href$='/authors/simon-assaf/feed.atom']").count() == 1
+async def test_feeds_page_lists_every_feed(site: str, page):
+    await page.goto(site + "/feeds")
+    assert (await page.title()).startswith("Feeds")
+    autodiscovery = page.locator("link[rel=alternate][type='application/atom+xml']")
+    assert await autodiscovery.count() >= 3
+    assert await page.locator("a[href$='/authors/simon-assaf/feed.atom']").count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "feeds-page.png"), full_page=True)
+    await page.screenshot(path=str(ARTIFACTS / "feeds-page.png"), full_page=True)

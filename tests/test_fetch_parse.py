@@ -504,6 +504,13 @@ def test_raw_feedparser_is_slow_on_the_one_line_bomb_we_defuse():
             id="doctype after the root",
         ),
         pytest.param(
+            b'<!DOCTYPE rss [<!ENTITY a "]>"><!-- "]> --><!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+            b'<rss version="2.0"><channel><title>t</title><item><title>Tricky &xxe;</title>'
+            b'<guid isPermaLink="false">q1</guid><link>https://x.example/1</link></item>'
+            b"</channel></rss>",
+            id="quoted ]> inside the internal subset",
+        ),
+        pytest.param(
             b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "file:///etc/passwd">'
             b'<rss version="2.0"><channel><title>t</title><item><title>External DTD</title>'
             b'<guid isPermaLink="false">d1</guid><link>https://x.example/1</link></item>'
@@ -759,3 +766,18 @@ def test_feeds_built_from_arbitrary_text_parse_and_clean_safely(
     )
     body = f'<rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
     _check(_parse_or_none(body, {}))
+
+
+def test_doctype_removal_respects_quotes_and_comments_in_the_internal_subset():
+    body = (
+        b'<!DOCTYPE rss [<!ENTITY a "]>"><!-- "]> --><!ENTITY b \'>\'>]>'
+        b'<rss version="2.0"><channel><title>t</title><item><title>Tricky &a;</title>'
+        b'<guid isPermaLink="false">q1</guid><link>https://x.example/1</link></item>'
+        b"</channel></rss>"
+    )
+    feed = parse(body, url=URL, headers={})
+    assert clean_titles(feed) == ["Tricky &a;"]
+    assert feed.warning == (
+        "repaired: 1 DOCTYPE or markup declarations removed, "
+        "1 stray ampersands or undefined entities escaped"
+    )

@@ -12,22 +12,37 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 
 from aiohttp import web
 
 from syndicate.fetch.runner import FetchRunner, parser_pool
-from syndicate.web.keys import CONFIG, STORE
+from syndicate.store import Store
+from syndicate.web.keys import LIVE, STORE
+from syndicate.web.live import LiveConfig
 
 log = logging.getLogger("syndicate.fetch")
 
 FETCHER = web.AppKey("fetcher", asyncio.Task[None])
 
 
-async def fetch_forever(runner: FetchRunner, tick: float, rng: random.Random) -> None:
+class Pool:
+    """The parser process pool, replaced if a hostile document kills it."""
+
+    def __init__(self) -> None:
+        self.executor: Executor = parser_pool()
+
+
+async def fetch_forever(live: LiveConfig, store: Store, pool: Pool, rng: random.Random) -> None:
     await asyncio.sleep(rng.uniform(0.5, 2.0))  # let the server start answering first
     while True:
+        config = live.config  # a reload takes effect from the next round
+        tick = min(30.0, config.sidebar.refresh_interval / 4)
         try:
+            runner = FetchRunner(config, store, pool=pool.executor, rng=rng)
             reports = await runner.run()
+            if runner.pool is not None:
+                pool.executor = runner.pool
             failed = [r for r in reports if r.error]
             if reports:
                 log.info("fetched %d source(s), %d failed", len(reports), len(failed))
@@ -42,14 +57,8 @@ async def fetch_forever(runner: FetchRunner, tick: float, rng: random.Random) ->
 
 async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
     """A cleanup context: start the loop with the app, cancel it on shutdown."""
-    config = app[CONFIG]
-    if not config.sidebar.sources:
-        yield
-        return
-    pool = parser_pool()
-    runner = FetchRunner(config, app[STORE], pool=pool)
-    tick = min(30.0, config.sidebar.refresh_interval / 4)
-    task = asyncio.create_task(fetch_forever(runner, tick, random.Random()))
+    pool = Pool()
+    task = asyncio.create_task(fetch_forever(app[LIVE], app[STORE], pool, random.Random()))
     app[FETCHER] = task
     try:
         yield
@@ -57,4 +66,4 @@ async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.executor.shutdown(wait=False, cancel_futures=True)

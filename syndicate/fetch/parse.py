@@ -8,32 +8,34 @@ Outside documents are broken in the same few ways over and over, so this
 module repairs before it parses, rather than rejecting whole feeds:
 
 * The bytes are decoded here (BOM, then the HTTP charset, then the XML
-  declaration, then UTF-8, then windows-1252), and handed on as UTF-8, so
+  declaration, then UTF-8, then windows-1252) and handed on as UTF-8, so
   feedparser never guesses.
 * The DOCTYPE (with any internal subset) is removed before any XML parser
   sees the document. No entity is ever declared, so neither an expansion
   bomb ("billion laughs") nor an external entity (``file:///etc/passwd``)
   can do anything: there is nothing to expand and nothing to load.
+  (feedparser strips entity declarations itself, but with a line-anchored
+  regex: a one-line bomb still reaches expat, which stops it only at its
+  amplification limit, after seconds and tens of megabytes.)
 * HTML named entities (``&eacute;``, ``&nbsp;``), which outside RSS 0.91's
-  DTD make a document ill-formed, become numeric references; unknown ones and
-  bare ampersands are escaped so they show literally; references to
+  DTD make a document ill-formed, become numeric references; unknown ones
+  and bare ampersands are escaped so they show literally; references to
   characters XML forbids, and raw control characters, are dropped. Without
-  this, expat gives up and feedparser's lenient fallback loses the letters.
+  this expat gives up, and feedparser's lenient fallback invents
+  semicolons ("R&D;"), escapes CDATA a second time, knows no HTML5
+  entities and keeps control characters.
 
-feedparser then reads the document from a ``BytesIO`` (never from ``bytes``
-or ``str``: given bytes naming a local file, or a URL string, it opens or
-fetches it), with the final URL as its base and sanitising/resolving of
-embedded HTML switched off (we only keep titles, and :mod:`.clean` turns
-them into plain text itself).
+feedparser then reads the document from a ``BytesIO`` -- never from
+``bytes`` or ``str``: given bytes that name a local file it opens the file,
+given a URL string it fetches it -- with sanitising and resolving of
+embedded HTML switched off (only titles are kept, and :mod:`.clean` makes
+them plain text itself).
 
-Entry IDs must not depend on the URL the feed was fetched from, but
-feedparser resolves permalink GUIDs (and every Atom ``<id>``) against that
-URL. So the raw ``guid``/``id`` text is read from the same repaired bytes by
-a second, cheap lxml pass (entities off, network off) and paired with
-feedparser's entries by position; if the two parsers disagree about the
-entries (only possible for a document that is still ill-formed after
-repair), feedparser is run once more without any base URL and its IDs are
-used, which then depend on nothing but the document.
+Entry IDs must not depend on the URL the feed was fetched from, but given
+that URL feedparser resolves permalink GUIDs (and every Atom ``<id>``)
+against it. So feedparser is given no base at all unless the document
+uses ``xml:base``; links then stay as written and :mod:`.clean` resolves
+them against ``EntryData.base``. With ``xml:base``, see :func:`_parse_xml`.
 
 JSON Feed 1.0/1.1, which feedparser 6 cannot read, is handled here with the
 json module.
@@ -83,11 +85,11 @@ _REFUSED: Final = frozenset(
 _XML_ENCODING = re.compile(
     rb"""\A\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z][A-Za-z0-9._:-]{0,40})["']"""
 )
-# windows-1252's letters for the C1 range, which latin-1 decodes to controls.
-_C1_TO_CP1252: Final[dict[int, str]] = {}
-for _byte in range(0x80, 0xA0):
-    with contextlib.suppress(UnicodeDecodeError):  # 0x81, 0x8D, 0x8F, 0x90, 0x9D
-        _C1_TO_CP1252[_byte] = bytes([_byte]).decode("cp1252")
+# windows-1252's letters for the C1 range, which latin-1 decodes to controls
+# (all but 0x81, 0x8D, 0x8F, 0x90 and 0x9D, which windows-1252 leaves undefined).
+_C1_TO_CP1252: Final = {
+    byte: char for byte in range(0x80, 0xA0) if (char := bytes([byte]).decode("cp1252", "ignore"))
+}
 
 
 def _codec(label: str | None) -> str | None:
@@ -126,7 +128,7 @@ def _sniff_utf16(body: bytes) -> str | None:
     return None
 
 
-def _decode(body: bytes, http_charset: str | None) -> tuple[str, str]:
+def _decode(body: bytes, http_charset: str | None) -> str:
     """Decode per BOM, HTTP charset, XML declaration, UTF-8, windows-1252.
 
     A label that does not fit the bytes is skipped rather than obeyed: a
@@ -137,10 +139,10 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str]:
     """
     for bom, encoding in _BOMS:
         if body.startswith(bom):
-            return body[len(bom) :].decode(encoding, "replace"), encoding
+            return body[len(bom) :].decode(encoding, "replace")
     wide = _sniff_utf16(body)
     if wide:
-        return body.decode(wide, "replace"), wide
+        return body.decode(wide, "replace")
     declared = _XML_ENCODING.match(body[:1024])
     labels = (http_charset, declared.group(1).decode("ascii") if declared else None, "utf-8")
     for label in labels:
@@ -149,28 +151,35 @@ def _decode(body: bytes, http_charset: str | None) -> tuple[str, str]:
             continue
         if name in _LEGACY:
             if _is_utf8_beyond_ascii(body):
-                return body.decode("utf-8"), "utf-8"
-            return _decode_cp1252(body), "windows-1252"
+                return body.decode("utf-8")
+            return _decode_cp1252(body)
         try:
-            return body.decode(name), name
+            return body.decode(name)
         except (UnicodeDecodeError, LookupError):
             continue
-    return _decode_cp1252(body), "windows-1252"
+    return _decode_cp1252(body)
 
 
 # -- repair ---------------------------------------------------------------------
 
-_XML_PREDEFINED: Final = frozenset({"amp", "lt", "gt", "quot", "apos"})
 _XML_DECLARATION = re.compile(r"\A<\?xml\b.*?\?>", re.DOTALL)
 _DOCUMENT_START = re.compile(r"<\?xml|<rss\b|<feed\b|<rdf:RDF\b", re.IGNORECASE)
 _HTML_START = re.compile(
     r"\A(?:\s|<\?[^>]*>|<!--.*?-->)*<(?:!doctype\s+html\b|html\b)", re.IGNORECASE | re.DOTALL
 )
-# Where repair may be needed: an ampersand that does not start one of XML's
-# own five entities (by far the most common, so skipped fast), or the start
-# of a section whose ampersands are literal.
-_SPECIAL = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)|<!\[CDATA\[|<!--|<\?")
-_REFERENCE = re.compile(r"#([0-9]{1,10});|#[xX]([0-9a-fA-F]{1,8});|([A-Za-z][A-Za-z0-9]{0,40});")
+# Sections whose ampersands are literal, and how each one ends.
+_SECTION_START = re.compile(r"<!\[CDATA\[|<!--|<\?")
+_SECTION_END: Final = {"<![CDATA[": "]]>", "<!--": "-->", "<?": "?>"}
+# An ampersand that starts no reference at all: escaped, in one C-level pass.
+_BARE_AMPERSAND = re.compile(
+    r"&(?![A-Za-z][A-Za-z0-9]{0,40};|#[0-9]{1,10};|#[xX][0-9a-fA-F]{1,8};)"
+)
+# A reference that is not one of XML's own five (which are by far the most
+# common, and need nothing): looked at one by one.
+_REFERENCE = re.compile(
+    r"&(?!(?:amp|lt|gt|quot|apos);)"
+    r"(?:#([0-9]{1,10})|#[xX]([0-9a-fA-F]{1,8})|([A-Za-z][A-Za-z0-9]{0,40}));"
+)
 
 
 def _xml_char_allowed(code: int) -> bool:
@@ -193,6 +202,9 @@ class _Repairs:
             self.notes.append(f"{count} {what}")
 
 
+_DECLARATION_TOKEN = re.compile(r"[\"'\[\]>]|<!--")
+
+
 def _markup_declaration_end(text: str, start: int) -> int:
     """Index just past the ``<!...>`` declaration opening at ``start``.
 
@@ -200,30 +212,28 @@ def _markup_declaration_end(text: str, start: int) -> int:
     ``>`` or ``]`` cannot end it early; an unterminated one runs to the end.
     """
     depth = 0
-    quote = ""
     i = start + 2
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth = max(0, depth - 1)
-        elif ch == ">" and depth == 0:
-            return i + 1
-        elif depth and text.startswith("<!--", i):
-            close = text.find("-->", i + 4)
+    while (token := _DECLARATION_TOKEN.search(text, i)) is not None:
+        kind = token.group()
+        i = token.end()
+        if kind in ('"', "'"):
+            close = text.find(kind, i)
             if close < 0:
-                return n
+                break
+            i = close + 1
+        elif kind == "[":
+            depth += 1
+        elif kind == "]":
+            depth = max(0, depth - 1)
+        elif kind == ">":
+            if depth == 0:
+                return i
+        elif depth:  # a comment inside the internal subset
+            close = text.find("-->", i)
+            if close < 0:
+                break
             i = close + 3
-            continue
-        i += 1
-    return n
+    return len(text)
 
 
 def _strip_declarations(text: str) -> tuple[str, int]:
@@ -253,53 +263,56 @@ def _strip_declarations(text: str) -> tuple[str, int]:
     return "".join(pieces) + text[last:], len(pieces)
 
 
-def _fix_references(text: str, repairs: _Repairs) -> str:
-    """Make every ``&`` well-formed XML, leaving CDATA, comments and PIs alone."""
-    out: list[str] = []
-    named = unknown = dropped = 0
-    copied = cursor = 0  # text[:copied] is in out; look for the next token at cursor
-    while True:
-        match = _SPECIAL.search(text, cursor)
-        if match is None:
-            break
-        opener = match.group()
-        if opener != "&":
-            terminator = {"<![CDATA[": "]]>", "<!--": "-->", "<?": "?>"}[opener]
-            close = text.find(terminator, match.end())
-            if close < 0:  # truncated inside: the rest is opaque
-                break
-            cursor = close + len(terminator)
-            continue
-        out.append(text[copied : match.start()])
-        ref = _REFERENCE.match(text, match.end())
-        if ref is None:
-            out.append("&amp;")
-            unknown += 1
-            copied = cursor = match.end()
-            continue
-        copied = cursor = ref.end()
+class _ReferenceFixer:
+    """Rewrites one reference at a time (a ``re.sub`` callback) and counts."""
+
+    def __init__(self) -> None:
+        self.named = self.unknown = self.dropped = 0
+
+    def __call__(self, ref: re.Match[str]) -> str:
         decimal, hexadecimal, name = ref.groups()
         if name is not None:
-            if name in _XML_PREDEFINED:
-                out.append(f"&{name};")
-            elif f"{name};" in html.entities.html5:
-                out.append("".join(f"&#{ord(c)};" for c in html.entities.html5[f"{name};"]))
-                named += 1
-            else:
-                out.append(f"&amp;{name};")
-                unknown += 1
-            continue
+            replacement = html.entities.html5.get(f"{name};")
+            if replacement is None:
+                self.unknown += 1
+                return f"&amp;{name};"
+            self.named += 1
+            return "".join(f"&#{ord(c)};" for c in replacement)
         code = int(decimal) if decimal is not None else int(hexadecimal, 16)
         if code in _C1_TO_CP1252:  # &#146; means what windows-1252 means, as in HTML
-            out.append(f"&#{ord(_C1_TO_CP1252[code])};")
-        elif _xml_char_allowed(code):
-            out.append("&" + ref.group(0))
-        else:
-            dropped += 1
-    out.append(text[copied:])
-    repairs.add(named, "HTML entities made numeric")
-    repairs.add(unknown, "stray ampersands or undefined entities escaped")
-    repairs.add(dropped, "references to characters XML forbids dropped")
+            return f"&#{ord(_C1_TO_CP1252[code])};"
+        if _xml_char_allowed(code):
+            return ref.group(0)
+        self.dropped += 1
+        return ""
+
+
+def _fix_references(text: str, repairs: _Repairs) -> str:
+    """Make every ``&`` well-formed XML, leaving CDATA, comments and PIs alone.
+
+    Bare ampersands and the common references are handled by the regex
+    engine; Python only sees the references that need a decision, so a
+    hostile document of nothing but ampersands costs no more than a page.
+    """
+    fixer = _ReferenceFixer()
+    bare = 0
+    out: list[str] = []
+    pos = 0
+    while pos < len(text):
+        section = _SECTION_START.search(text, pos)
+        end = len(text) if section is None else section.start()
+        chunk, count = _BARE_AMPERSAND.subn("&amp;", text[pos:end])
+        bare += count
+        out.append(_REFERENCE.sub(fixer, chunk))
+        if section is None:
+            break
+        close = text.find(_SECTION_END[section.group()], section.end())
+        # A section cut off by truncation runs to the end, untouched.
+        pos = len(text) if close < 0 else close + len(_SECTION_END[section.group()])
+        out.append(text[end:pos])
+    repairs.add(fixer.named, "HTML entities made numeric")
+    repairs.add(bare + fixer.unknown, "stray ampersands or undefined entities escaped")
+    repairs.add(fixer.dropped, "references to characters XML forbids dropped")
     return "".join(out)
 
 
@@ -673,7 +686,7 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str]) -> FeedData:
         raise FetchError("empty", "empty response body")
     try:
         media_type, charset = _content_type(headers)
-        text, _encoding = _decode(body, charset)
+        text = _decode(body, charset)
         start = text.lstrip("\ufeff \t\r\n")[:1]
         if start == "{" or (start != "<" and media_type in _JSON_TYPES):
             return _parse_json(text.lstrip("\ufeff"), url=url, notes=[])

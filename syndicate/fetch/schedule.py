@@ -37,6 +37,7 @@ __all__ = [
     "JITTER_FAILURE",
     "MAX_BACKOFF",
     "MAX_HINT",
+    "RETRY_AFTER_STATUSES",
     "Outcome",
     "OutcomeKind",
     "failures_after",
@@ -225,7 +226,7 @@ def planned_interval(base_interval: float, outcome: Outcome, failures: int) -> f
         outcome.max_age,
         outcome.expires,
         outcome.retry_after,
-        outcome.ttl * 60.0 if outcome.ttl is not None else None,
+        min(outcome.ttl, 10**7) * 60.0 if outcome.ttl is not None else None,
     )
     for hint in hints:
         interval = max(interval, min(_finite(hint), MAX_HINT))

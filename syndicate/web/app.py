@@ -13,10 +13,11 @@ from aiohttp import web
 
 from syndicate.config import Config
 from syndicate.store import Store
-from syndicate.store.watch import ChangeWatcher
+from syndicate.store.watch import EVERYTHING, ChangeWatcher
 from syndicate.web import demofeeds, feeds, pages
 from syndicate.web.health import healthz, metrics
-from syndicate.web.keys import CACHE, CONFIG, STORE
+from syndicate.web.keys import CACHE, LIVE, STORE
+from syndicate.web.live import LiveConfig, watch_ctx
 
 
 def make_app(
@@ -28,20 +29,24 @@ def make_app(
     (only one worker process should).
     """
     app = web.Application()
-    app[CONFIG] = config
+    live = LiveConfig(config)
+    app[LIVE] = live
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
         opened = store if store is not None else Store.open(config.store_path, create=False)
         watcher = ChangeWatcher(opened.path)
         app[STORE] = opened
-        app[CACHE] = feeds.make_cache(config, opened, watcher)
+        cache = feeds.make_cache(live, opened, watcher)
+        live.listeners.append(lambda new: cache.invalidate(EVERYTHING))
+        app[CACHE] = cache
         yield
         watcher.close()
         if owned:
             opened.close()
 
     app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(watch_ctx)
     if fetcher:
         from syndicate.fetch.background import fetcher_ctx
 

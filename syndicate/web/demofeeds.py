@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from syndicate.web.keys import CONFIG
+from syndicate.web.keys import LIVE
 
 _PLACEHOLDER = re.compile(r"\{\{now(?:([+-])(\d+)([mhd]))?:(rfc822|rfc3339)\}\}")
 _TYPES = {
@@ -45,7 +45,7 @@ def fill_dates(text: str, now: datetime) -> str:
 
 
 async def demo_feed(request: web.Request) -> web.StreamResponse:
-    folder = request.app[CONFIG].demo_feeds_path
+    folder = request.app[LIVE].config.demo_feeds_path
     name = request.match_info["name"]
     if folder is None or "/" in name or name.startswith("."):
         raise web.HTTPNotFound(text="Not found\n")

@@ -20,6 +20,7 @@ from syndicate.web.cache import FeedCache, FeedKey, NotFound, Rendered
 from syndicate.web.feedspecs import collect, parse_format
 from syndicate.web.index import build_index
 from syndicate.web.keys import CACHE
+from syndicate.web.live import LiveConfig
 from syndicate.web.pages import build_sidebar
 from syndicate.web.respond import answer
 
@@ -95,8 +96,11 @@ def add_routes(app: web.Application) -> None:
 INDEX_FORMATS = ("html", "opml")
 
 
-def make_cache(config: Config, store: Store, watcher: ChangeWatcher) -> FeedCache:
+def make_cache(live: LiveConfig, store: Store, watcher: ChangeWatcher) -> FeedCache:
+    """A cache whose builds always use the config in force at build time."""
+
     def build(key: FeedKey, now: datetime) -> Rendered:
+        config = live.config
         if key.scope == SIDEBAR:
             return build_sidebar(config, store, key.fmt, now)
         if key.fmt in INDEX_FORMATS:

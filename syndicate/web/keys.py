@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from syndicate.config import Config
 from syndicate.store import Store
 from syndicate.web.cache import FeedCache
 
-CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 CACHE = web.AppKey("cache", FeedCache)
+
+from syndicate.web.live import LIVE, LiveConfig  # noqa: E402  (re-exported)
+
+__all__ = ["CACHE", "LIVE", "STORE", "LiveConfig"]

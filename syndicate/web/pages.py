@@ -21,7 +21,7 @@ from syndicate.models import Article
 from syndicate.store import SIDEBAR, Store
 from syndicate.store.sources import SidebarItem, Sources
 from syndicate.web.cache import FeedKey, Rendered
-from syndicate.web.keys import CACHE, CONFIG, STORE
+from syndicate.web.keys import CACHE, LIVE, STORE
 from syndicate.web.respond import answer
 from syndicate.web.templating import templates
 
@@ -131,7 +131,7 @@ def render_article(config: Config, article: Article, sidebar: str, now: datetime
 
 async def article_page(request: web.Request) -> web.Response:
     """A newspaper-style preview of one article with the Latest News beside it."""
-    config = request.app[CONFIG]
+    config = request.app[LIVE].config
     store = request.app[STORE]
     cache = request.app[CACHE]
     slug = request.match_info["slug"]

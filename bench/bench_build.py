@@ -1,0 +1,251 @@
+"""Cold build time of one feed page at 10,000 and at 1,000,000 articles, and compression levels.
+
+    python bench/bench_build.py                         # 10k and 1M, 50 repetitions
+    python bench/bench_build.py --sizes 10000 --reps 20 # quick look
+
+A cold build is what a worker does when a feed is not in its cache: the
+store query, the render and the hashing, i.e.
+``syndicate.web.feeds.build_feed(config, store, FeedKey(scope, fmt), now)``,
+called directly (no cache) many times. It is timed for the site, a section,
+the busiest author, the busiest tag and a full recent print issue, in every
+format, with the query (``collect``) and the render timed apart as well, so
+a slow build says where its time goes. Each store is made with
+generate_demo in a temp dir (1M takes about a minute).
+
+Then gzip levels and brotli qualities are timed on the site Atom feed, so
+GZIP_LEVEL and BROTLI_QUALITY in syndicate/web/cache.py rest on figures.
+
+Targets (issue): a plain-bytes cold build <= 5 ms at 1M articles, and the
+1M/10k ratio <= 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import gzip
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import brotli
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from syndicate.build.render import render  # noqa: E402
+from syndicate.config import Config, load_config  # noqa: E402
+from syndicate.demo import generate_demo  # noqa: E402
+from syndicate.store import SITE, Scope, Store  # noqa: E402
+from syndicate.web import cache as web_cache  # noqa: E402
+from syndicate.web.cache import FeedKey  # noqa: E402
+from syndicate.web.feeds import build_feed  # noqa: E402
+from syndicate.web.feedspecs import collect, parse_format  # noqa: E402
+
+FORMATS = ("atom", "rss", "json")
+GZIP_LEVELS = (1, 5, 6, 9)
+BROTLI_QUALITIES = (1, 4, 5, 6, 8, 11)
+TARGET_MS = 5.0
+TARGET_RATIO = 1.5
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def samples(fn: Callable[[], object], reps: int) -> list[float]:
+    """Milliseconds of ``reps`` calls (after one untimed call, which warms SQLite's pages)."""
+    fn()
+    out = []
+    for _ in range(reps):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def scopes_of(store: Store, config: Config) -> dict[str, Scope]:
+    """Site, the first section, the busiest author and tag, a full recent issue."""
+    conn = store.conn
+    author = conn.execute(
+        "SELECT au.slug FROM article_authors JOIN authors AS au ON au.id = author_id "
+        "GROUP BY author_id ORDER BY COUNT(*) DESC LIMIT 1"
+    ).fetchone()[0]
+    tag = conn.execute(
+        "SELECT t.slug FROM article_tags JOIN tags AS t ON t.id = tag_id "
+        "GROUP BY tag_id ORDER BY COUNT(*) DESC LIMIT 1"
+    ).fetchone()[0]
+    # The fullest of the newest issues (the current week's may hold only a few).
+    issue = conn.execute(
+        "SELECT issue FROM (SELECT issue FROM articles WHERE issue IS NOT NULL "
+        "ORDER BY issue DESC LIMIT 200) GROUP BY issue ORDER BY COUNT(*) DESC, issue DESC LIMIT 1"
+    ).fetchone()[0]
+    return {
+        "site": SITE,
+        "section": Scope("section", config.sections[0].slug),
+        "author": Scope("author", author),
+        "tag": Scope("tag", tag),
+        "issue": Scope("issue", str(issue)),
+    }
+
+
+Row = tuple[float, float, float, float, float, int]  # first, median, p95, query, render, bytes
+
+
+def time_store(
+    config: Config, store: Store, now: datetime, reps: int
+) -> dict[tuple[str, str], Row]:
+    results: dict[tuple[str, str], Row] = {}
+    for name, scope in scopes_of(store, config).items():
+        for fmt in FORMATS:
+            key = FeedKey(scope, fmt)
+            started = time.perf_counter()
+            body = build_feed(config, store, key, now).body
+            first = (time.perf_counter() - started) * 1000
+            whole = samples(lambda key=key: build_feed(config, store, key, now), reps)
+            feed_format = parse_format(fmt)
+            built = collect(config, store, scope, feed_format, 1, now)
+            query = samples(
+                lambda s=scope, f=feed_format: collect(config, store, s, f, 1, now), reps
+            )
+            rendering = samples(
+                lambda b=built, f=feed_format, s=scope: render(
+                    f, b.spec, b.articles, enclosures=s.kind == "issue"
+                ),
+                reps,
+            )
+            row = (
+                first,
+                statistics.median(whole),
+                p95(whole),
+                statistics.median(query),
+                statistics.median(rendering),
+                len(body),
+            )
+            results[(name, fmt)] = row
+            label = f"{name}:{scope.key}" if scope.key else name
+            print(
+                f"  {label[:28]:28s} {fmt:5s} first {first:7.2f}  median {row[1]:6.2f}"
+                f"  p95 {row[2]:6.2f}  (query {row[3]:5.2f} + render {row[4]:5.2f})"
+                f"  {len(body):,} bytes",
+                flush=True,
+            )
+    return results
+
+
+def compression_table(body: bytes, reps: int) -> None:
+    print(
+        f"\ncompression of the site Atom feed ({len(body):,} bytes), median of {reps}; "
+        f"syndicate uses gzip {web_cache.GZIP_LEVEL}, brotli {web_cache.BROTLI_QUALITY}"
+    )
+    print(f"  {'coding':12s} {'bytes':>9s} {'ratio':>6s} {'ms':>8s}")
+    rows: list[tuple[str, Callable[[], bytes], bool]] = []
+    for level in GZIP_LEVELS:
+        rows.append(
+            (
+                f"gzip -{level}",
+                lambda lv=level: gzip.compress(body, compresslevel=lv, mtime=0),
+                level == web_cache.GZIP_LEVEL,
+            )
+        )
+    for quality in BROTLI_QUALITIES:
+        rows.append(
+            (
+                f"br q{quality}",
+                lambda q=quality: bytes(brotli.compress(body, quality=q)),
+                quality == web_cache.BROTLI_QUALITY,
+            )
+        )
+    for label, fn, chosen in rows:
+        packed = fn()
+        ms = statistics.median(samples(fn, reps))
+        mark = "  <- syndicate" if chosen else ""
+        print(f"  {label:12s} {len(packed):9,d} {len(body) / len(packed):6.2f} {ms:8.2f}{mark}")
+
+
+def profile_build(config: Config, store: Store, now: datetime, reps: int) -> None:
+    key = FeedKey(SITE, "atom")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(reps):
+        build_feed(config, store, key, now)
+    profiler.disable()
+    print(f"\ncProfile of {reps} site Atom builds, top 25 by own time:")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,1000000", help="comma-separated article counts")
+    parser.add_argument("--reps", type=int, default=50, help="timed builds per scope and format")
+    parser.add_argument("--compress-reps", type=int, default=20)
+    parser.add_argument("--profile", action="store_true", help="cProfile site Atom builds")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.toml")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+
+    config = load_config(args.config)
+    now = datetime.now(UTC).replace(microsecond=0)
+    print(f"machine: {machine()}")
+    print(f"builds:  build_feed(config, store, FeedKey(scope, fmt), now), {args.reps} reps, ms")
+    folder = Path(tempfile.mkdtemp(prefix="syndicate-build-"))
+    by_size: dict[int, dict[tuple[str, str], Row]] = {}
+    site_atom = b""
+    try:
+        for size in sizes:
+            path = folder / f"demo-{size}.db"
+            report = generate_demo(path, config, articles=size, now=now)
+            print(f"\n{report.articles:,} articles (made in {report.seconds:.1f} s)")
+            with Store.open(path, create=False) as store:
+                by_size[size] = time_store(config, store, now, args.reps)
+                if not site_atom:
+                    site_atom = build_feed(config, store, FeedKey(SITE, "atom"), now).body
+                if args.profile and size == sizes[-1]:
+                    profile_build(config, store, now, args.reps)
+            path.unlink()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    small, large = sizes[0], sizes[-1]
+    if len(sizes) > 1:
+        print(f"\nsummary: median (p95) ms at {small:,} and {large:,} articles, and the ratio")
+        print(
+            f"  {'scope':8s} {'format':6s} {small:>14,d} {large:>16,d} {'ratio':>6s}"
+            f"   (targets: <= {TARGET_MS:g} ms at {large:,}, ratio <= {TARGET_RATIO:g})"
+        )
+        misses = 0
+        for (name, fmt), row in by_size[large].items():
+            base = by_size[small][(name, fmt)]
+            ratio = row[1] / base[1]
+            ok = row[1] <= TARGET_MS and ratio <= TARGET_RATIO
+            misses += not ok
+            print(
+                f"  {name:8s} {fmt:6s} {base[1]:6.2f} ({base[2]:5.2f}) "
+                f"{row[1]:7.2f} ({row[2]:6.2f}) {ratio:6.2f}   {'ok' if ok else 'MISS'}"
+            )
+        print(f"  {misses} of {len(by_size[large])} scope/format pairs miss a target")
+    compression_table(site_atom, args.compress_reps)
+
+
+if __name__ == "__main__":
+    main()
