@@ -7,6 +7,7 @@ non-zero exit status, never as a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -221,7 +222,7 @@ def fetch(obj: Context, everything: bool) -> None:
 
     config = obj.config()
     sources = [s for s in config.sidebar.sources if s.enabled]
-    with obj.store(config) as store, parser_pool() as pool:
+    with obj.store(config) as store, parser_pool(os.cpu_count() or 1) as pool:
         runner = FetchRunner(config, store, pool=pool)
         with progress(len(sources), "fetching") as bar:
 

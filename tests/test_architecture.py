@@ -16,6 +16,11 @@ PURE = [
     PACKAGE / "records.py",
     PACKAGE / "text.py",
     PACKAGE / "config.py",
+    PACKAGE / "humanize.py",
+    PACKAGE / "fetch" / "parse.py",
+    PACKAGE / "fetch" / "clean.py",
+    PACKAGE / "fetch" / "schedule.py",
+    PACKAGE / "fetch" / "types.py",
 ]
 FORBIDDEN = ("aiohttp", "sqlite3", "sqlite_utils", "syndicate.store", "syndicate.web", "time")
 

@@ -171,10 +171,13 @@ async def test_failure_keeps_stored_entries(outside: Outside, tmp_path: Path):
 
 
 async def test_parsing_happens_in_a_separate_process(outside: Outside, tmp_path: Path):
-    config = write_config(tmp_path, outside, {"Good": "/feed.xml", "Json": "/feed.json"})
+    sources = {"Good": "/feed.xml", "Json": "/feed.json", "Html": "/html", "Bomb": "/bomb.xml"}
+    config = write_config(tmp_path, outside, sources)
     with parser_pool() as pool:
-        reports = await run(config, pool=pool)
-    assert {r.outcome for r in reports} == {"updated"}
+        reports = {r.name: r for r in await run(config, pool=pool)}
+    assert reports["Good"].outcome == reports["Json"].outcome == "updated"
+    assert reports["Html"].outcome == "failed"
+    assert reports["Html"].error.startswith("parse: not a feed")
 
 
 async def test_fetch_command_prints_a_table_and_exits_0_despite_failures(

@@ -64,11 +64,23 @@ def parse_and_clean(
     return Parsed(feed.title, feed.ttl, feed.warning, tuple(entries))
 
 
-def parser_pool() -> ProcessPoolExecutor:
-    """One parser process, started fresh ("spawn"): feedparser is CPU-bound and
+#: Seconds one document may take to parse; a pathological one is cut off and
+#: its parser process replaced, so it costs its own source and nothing else.
+PARSE_TIMEOUT = 20.0
+
+
+def parser_pool(workers: int = 1) -> ProcessPoolExecutor:
+    """Parser processes, started fresh ("spawn"): feedparser is CPU-bound and
     holds the GIL, so parsing in a thread would stall the server's event loop;
     a process also contains a parser blow-up (an XML bomb) to itself."""
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool whose process is stuck: its running task cannot be cancelled."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _now() -> datetime:
@@ -91,6 +103,8 @@ class FetchRunner:
         self.clock = clock
         self.rng = rng or random.Random()
         self.by_url: dict[str, SourceConfig] = {s.url: s for s in config.sidebar.sources}
+        self.parsers = getattr(pool, "_max_workers", 1) if pool is not None else 4
+        self._slots = asyncio.Semaphore(self.parsers)
 
     def configured(self) -> list[tuple[str, str]]:
         return [(s.name, s.url) for s in self.config.sidebar.sources if s.enabled]
@@ -158,19 +172,14 @@ class FetchRunner:
             return SourceReport(
                 source.name, source.url, "not modified", 304, 0, 0, time.monotonic() - started
             )
-        loop = asyncio.get_running_loop()
         try:
-            parsed = await loop.run_in_executor(
-                self.pool, parse_and_clean, got.body, got.final_url, dict(got.headers), fetched_at
-            )
+            parsed = await self._parse(got.body, got.final_url, dict(got.headers), fetched_at)
         except FetchError as exc:
             return await self._failed(source, exc, started, base, status=got.status)
-        except BrokenProcessPool:
-            # The parser process died (memory blow-up, crash): this source's
-            # fault alone. Start a fresh pool for the others.
-            if isinstance(self.pool, ProcessPoolExecutor):
-                self.pool = parser_pool()
-            error = FetchError("parse", "the parser crashed on this document")
+        if not parsed.entries:
+            error = FetchError(
+                "empty", "no usable entries (every entry lacked a title or a safe http(s) link)"
+            )
             return await self._failed(source, error, started, base, status=got.status)
         plan = schedule.plan_success(
             fetched_at, base_interval=base, headers=got.headers, ttl=parsed.ttl, rng=self.rng
@@ -190,6 +199,36 @@ class FetchRunner:
         return SourceReport(
             source.name, source.url, "updated", got.status, new, updated, time.monotonic() - started
         )
+
+    async def _parse(
+        self, body: bytes, url: str, headers: dict[str, str], fetched_at: datetime
+    ) -> Parsed:
+        """Parse in the pool, one document per parser process at a time.
+
+        The timeout counts parsing only, not waiting for a free parser. A
+        parser that dies or hangs takes the documents in flight with it, so
+        each gets one more try on fresh processes; the one that breaks the
+        parser twice is the culprit and fails alone.
+        """
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self.pool
+            async with self._slots:
+                if pool is not self.pool:  # replaced while we waited
+                    continue
+                try:
+                    return await asyncio.wait_for(
+                        loop.run_in_executor(pool, parse_and_clean, body, url, headers, fetched_at),
+                        PARSE_TIMEOUT,
+                    )
+                except (BrokenProcessPool, TimeoutError) as exc:
+                    if isinstance(pool, ProcessPoolExecutor) and pool is self.pool:
+                        _kill(pool)
+                        self.pool = parser_pool(self.parsers)
+                    if attempt == 2 or isinstance(exc, TimeoutError):
+                        what = "took too long" if isinstance(exc, TimeoutError) else "crashed"
+                        raise FetchError("parse", f"the parser {what} on this document") from None
+        raise FetchError("parse", "the parser kept failing")  # pragma: no cover
 
     async def _failed(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 # -- retrieve -----------------------------------------------------------------
 
@@ -56,6 +56,11 @@ class FetchError(Exception):
         self.gone = gone
         self.permanent_url = permanent_url
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its real arguments, so it survives the parser's process pool
+        # (the default would call FetchError("stage: message") and fail).
+        return (self.__class__, (self.stage, self.message), self.__dict__)
+
 
 # -- parse --------------------------------------------------------------------
 
@@ -66,6 +71,7 @@ class EntryData:
 
     guid: str | None
     link: str | None
+    #: An HTML fragment (plain-text titles arrive escaped).
     title: str | None
     published: datetime | None
     updated: datetime | None
