@@ -357,6 +357,133 @@ def sources_enable(obj: Context, source: str) -> None:
     click.echo(f"{source}: enabled; it will be fetched on the next run")
 
 
+@main.group()
+def user() -> None:
+    """Editor accounts for the admin area (/admin)."""
+
+
+@user.command(name="add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password as one line from stdin.")
+@click.pass_obj
+def user_add(obj: Context, name: str, password_stdin: bool) -> None:
+    """Create editor NAME; asks for the password twice (never take it as an argument)."""
+    from syndicate.passwords import password_problem
+    from syndicate.store.accounts import AccountError, Accounts, check_name
+
+    config = obj.config()
+    try:
+        check_name(name)
+    except AccountError as exc:
+        fail(str(exc))
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat it")
+    else:
+        fail("no terminal to ask for a password: use --password-stdin")
+    problem = password_problem(password)
+    if problem:
+        fail(problem)
+    with obj.store(config) as store:
+        try:
+            Accounts(store).add_editor(name, password, now_utc())
+        except AccountError as exc:
+            fail(str(exc))
+    click.echo(f"editor {name!r} added; log in at {config.site.root}/admin")
+
+
+@user.command(name="remove")
+@click.argument("name")
+@click.pass_obj
+def user_remove(obj: Context, name: str) -> None:
+    """Delete editor NAME (their sessions stop working at once)."""
+    from syndicate.store.accounts import Accounts
+
+    config = obj.config()
+    with obj.store(config) as store:
+        if not Accounts(store).remove_editor(name):
+            fail(f"no editor named {name!r}")
+    click.echo(f"editor {name!r} removed")
+
+
+@user.command(name="list")
+@click.pass_obj
+def user_list(obj: Context) -> None:
+    """List editor accounts."""
+    from syndicate.store.accounts import Accounts
+
+    config = obj.config()
+    with obj.store(config) as store:
+        editors = Accounts(store).editors()
+    if not editors:
+        click.echo("no editors yet: `syndicate user add NAME` creates one")
+    for account in editors:
+        click.echo(f"{account.name}  (since {account.created_at:%Y-%m-%d})")
+
+
+@main.group()
+def token() -> None:
+    """Bearer tokens for the publishing API (/api)."""
+
+
+@token.command(name="add")
+@click.argument("name")
+@click.pass_obj
+def token_add(obj: Context, name: str) -> None:
+    """Create a token NAME and print it once; only its hash is kept."""
+    from syndicate.passwords import new_token
+    from syndicate.store.accounts import AccountError, Accounts
+
+    config = obj.config()
+    secret = new_token()
+    with obj.store(config) as store:
+        try:
+            Accounts(store).add_token(name, secret, now_utc())
+        except AccountError as exc:
+            fail(str(exc))
+    click.echo(secret)
+    click.echo(
+        f"token {name!r} created. Keep it now: it cannot be shown again. "
+        "Send it as 'Authorization: Bearer <token>'.",
+        err=True,
+    )
+
+
+@token.command(name="revoke")
+@click.argument("name")
+@click.pass_obj
+def token_revoke(obj: Context, name: str) -> None:
+    """Revoke token NAME; requests with it fail from now on."""
+    from syndicate.store.accounts import Accounts
+
+    config = obj.config()
+    with obj.store(config) as store:
+        if not Accounts(store).revoke_token(name):
+            fail(f"no token named {name!r}")
+    click.echo(f"token {name!r} revoked")
+
+
+@token.command(name="list")
+@click.pass_obj
+def token_list(obj: Context) -> None:
+    """List tokens by name (never the tokens themselves)."""
+    from syndicate.store.accounts import Accounts
+
+    config = obj.config()
+    with obj.store(config) as store:
+        tokens = Accounts(store).tokens()
+    if not tokens:
+        click.echo("no tokens yet: `syndicate token add NAME` creates one")
+    for account in tokens:
+        used = (
+            f"last used {account.last_used_at:%Y-%m-%d %H:%M}"
+            if account.last_used_at
+            else "never used"
+        )
+        click.echo(f"{account.name}  (since {account.created_at:%Y-%m-%d}, {used})")
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default from config).")
 @click.option(

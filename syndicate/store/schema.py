@@ -321,7 +321,34 @@ CREATE INDEX sidebar_entries_latest ON sidebar_entries (published, id);
 CREATE INDEX sidebar_entries_by_source ON sidebar_entries (source_id, published, id);
 """
 
+# -- migration 4: editors, API tokens, and the secret that signs sessions ----------
+#
+# Only hashes are stored. The signing secret lives in the store so that every
+# worker process (and every restart) accepts the same session cookies.
+
+MIGRATION_4 = """
+CREATE TABLE editors (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT
+);
+
+CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,7 @@ from aiohttp import web
 from syndicate.config import Config
 from syndicate.store import Store
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
-from syndicate.web import demofeeds, feeds, pages
+from syndicate.web import admin, api, demofeeds, feeds, pages
 from syndicate.web.health import healthz, metrics
 from syndicate.web.keys import CACHE, LIVE, STORE
 from syndicate.web.live import LiveConfig, watch_ctx
@@ -56,4 +56,6 @@ def make_app(
     feeds.add_routes(app)
     pages.add_routes(app)
     demofeeds.add_routes(app)
+    api.add_routes(app)
+    admin.add_routes(app)
     return app
