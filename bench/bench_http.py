@@ -196,9 +196,14 @@ def tail(path: Path, lines: int = 20) -> str:
 def start(
     name: str, argv: Sequence[str], port: int, log: Path, env: dict[str, str] | None = None
 ) -> Server:
-    with log.open("wb") as out:
+    with log.open("wb") as out:  # cwd: `python -m` must not pick up ./syndicate
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=log.parent,
         )
     return Server(name, port, proc, log)
 

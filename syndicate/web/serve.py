@@ -23,6 +23,7 @@ from syndicate.build.spec import FORMATS
 from syndicate.config import Config
 from syndicate.store import Store
 from syndicate.web.app import make_app
+from syndicate.web.keys import LIVE
 
 
 def startup_urls(config: Config, root: str) -> list[str]:
@@ -55,6 +56,8 @@ async def _serve_worker(config: Config, sock: socket.socket, fetcher: bool) -> N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # SIGHUP: read config.toml again now (it is also checked every few seconds).
+    loop.add_signal_handler(signal.SIGHUP, app[LIVE].reload)
     try:
         await stop.wait()
     finally:
@@ -84,6 +87,9 @@ def run_server(
     count = workers if workers is not None else config.server.workers
     count = count or os.cpu_count() or 1
     Store.open(config.store_path, create=False).close()  # fail early, in the parent
+    # A reload signal during start-up must not kill us (SIGHUP's default
+    # action); the workers install their real handler once they serve.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Hold the port (bound, not listening) so port 0 resolves once for every worker.
     holder = _listen(host, port, listen=False)
     port = holder.getsockname()[1]
@@ -106,6 +112,9 @@ def _supervise(config: Config, host: str, port: int, count: int, fetch: bool) ->
             code = 0
             try:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
+                # Until the worker's own handler is in place, a reload signal
+                # must not kill it (SIGHUP's default action).
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
                 _worker(config, host, port, fetch and index == 0)
             except BaseException as exc:  # a worker must never fall back into the parent loop
                 print(f"syndicate worker: {exc}", file=sys.stderr, flush=True)
@@ -125,8 +134,14 @@ def _wait_for(children: Sequence[int]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
+    def hangup(signum: int, frame: object) -> None:
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, hangup)
     failed = False
     while alive:
         try:
