@@ -21,6 +21,8 @@ PURE = [
     PACKAGE / "fetch" / "clean.py",
     PACKAGE / "fetch" / "schedule.py",
     PACKAGE / "fetch" / "types.py",
+    PACKAGE / "web" / "auth.py",
+    PACKAGE / "passwords.py",
 ]
 FORBIDDEN = ("aiohttp", "sqlite3", "sqlite_utils", "syndicate.store", "syndicate.web", "time")
 

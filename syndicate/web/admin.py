@@ -1,9 +1,550 @@
-"""The editors' admin area (being written)."""
+"""The editors' admin area (/admin): sections, sources' health, the config in force.
+
+Every admin URL goes through one gate (:func:`_gate`), in this order:
+
+1. no editor account in the store: the area is disabled, and every /admin
+   URL answers 403 with a page saying how to create one (never open);
+2. the session cookie is checked (signature, expiry, and that the editor
+   still exists with the same creation time); without one a GET is sent to
+   the login page (303) and a POST is refused (403), so no data is shown;
+3. every POST must carry its form's CSRF token, else 403;
+4. every response, redirects and errors included, carries the headers of
+   :func:`syndicate.web.auth.security_headers` (no-store, no framing, a CSP
+   without scripts).
+
+The signing, CSRF and rate-limit rules are pure functions in
+``syndicate.web.auth``; this module only applies them to requests. Pages are
+Jinja2 templates (autoescaped) under ``templates/admin/``: source names,
+errors and article titles come from outside and only ever reach a page
+escaped.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
 from aiohttp import web
+from multidict import MultiDictProxy
+
+from syndicate.build.spec import FORMATS
+from syndicate.config import Config
+from syndicate.fetch.retrieve import Retriever
+from syndicate.fetch.runner import FetchRunner
+from syndicate.humanize import relative_time
+from syndicate.store import SITE, Scope, Store
+from syndicate.store.accounts import Account, Accounts
+from syndicate.store.sources import SourceRow, Sources
+from syndicate.web import auth
+from syndicate.web.feedspecs import feed_path
+from syndicate.web.keys import LIVE, STORE
+from syndicate.web.templating import templates
+
+#: Articles shown in each section's preview.
+PREVIEW_ITEMS = 5
+#: Password checks (scrypt, 32 MiB each) running at once per worker: bounds
+#: the memory and threads a flood of login attempts can take.
+CONCURRENT_CHECKS = 2
+FORMAT_LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+
+
+@dataclass
+class AdminState:
+    """Per worker: the signing secret (read once at start), login limits, fetch lock."""
+
+    secret: bytes
+    limiter: auth.RateLimiter = field(default_factory=auth.RateLimiter)
+    checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENT_CHECKS))
+    #: One editor-triggered fetch at a time per worker; a double click waits.
+    fetching: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: Seconds since the epoch; tests may replace it.
+    clock: Callable[[], float] = time.time
+
+
+ADMIN = web.AppKey("admin", AdminState)
+
+
+async def admin_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Read (or make) the session secret once at start, shared by all workers via the store."""
+    app[ADMIN] = AdminState(await asyncio.to_thread(Accounts(app[STORE]).secret, "session"))
+    yield
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One admin request, past the gate."""
+
+    request: web.Request
+    state: AdminState
+    config: Config
+    store: Store
+    now: datetime
+    #: Every editor account, read once per request (a small table).
+    editors: tuple[Account, ...] = ()
+    #: The logged-in editor, or None (only on the login page).
+    editor: str | None = None
+    #: The CSRF token this editor's forms carry.
+    csrf: str = ""
+
+
+Handler = Callable[[Visit], Awaitable[web.StreamResponse]]
+
+
+# -- responses ----------------------------------------------------------------------
+
+
+def _secure(response: web.StreamResponse, html: str = "") -> web.StreamResponse:
+    response.headers.update(auth.security_headers(html))
+    return response
+
+
+def render(
+    visit: Visit,
+    template: str,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> web.Response:
+    html = templates.get_template(f"admin/{template}").render(
+        site=visit.config.site,
+        editor=visit.editor,
+        csrf=visit.csrf,
+        here=visit.request.path,
+        **context,
+    )
+    response = web.Response(
+        text=html, status=status, content_type="text/html", charset="utf-8", headers=headers
+    )
+    _secure(response, html)
+    return response
+
+
+def redirect(location: str) -> web.Response:
+    """303 See Other: after a POST the browser GETs the page (no resubmission on reload)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def problem(visit: Visit, status: int, title: str, message: str) -> web.Response:
+    return render(visit, "problem.html", status=status, title=title, message=message)
+
+
+def _set_cookie(
+    response: web.StreamResponse, config: Config, name: str, value: str, path: str, max_age: int
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        path=path,
+        max_age=max_age,
+        httponly=True,
+        samesite="Strict",
+        secure=auth.secure_cookies(config.site.base_url),
+    )
+
+
+def _drop_cookie(response: web.StreamResponse, config: Config, name: str, path: str) -> None:
+    _set_cookie(response, config, name, "", path, 0)
+
+
+def _field(form: MultiDictProxy[Any], name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+# -- the gate -------------------------------------------------------------------------
+
+
+def _editor(
+    secret: bytes, token: str | None, editors: Sequence[Account], now: float
+) -> Account | None:
+    """The editor a session cookie belongs to, if it is valid and they still exist."""
+    session = auth.read_session(secret, token, now)
+    if session is None:
+        return None
+    return next(
+        (
+            a
+            for a in editors
+            if a.name == session.name and a.created_at.isoformat() == session.since
+        ),
+        None,
+    )
+
+
+def _gate(handler: Handler, *, login: bool = True) -> Callable[[web.Request], Awaitable[Any]]:
+    """Wrap a handler with the checks every admin URL shares (see the module docstring)."""
+
+    async def checked(request: web.Request) -> web.StreamResponse:
+        state = request.app[ADMIN]
+        store = request.app[STORE]
+        moment = state.clock()
+        editors = tuple(await asyncio.to_thread(Accounts(store).editors))
+        visit = Visit(
+            request,
+            state,
+            request.app[LIVE].config,
+            store,
+            datetime.fromtimestamp(moment, UTC),
+            editors,
+        )
+        if not editors:
+            return render(visit, "disabled.html", status=403)
+        if not login:
+            return await handler(visit)
+        token = request.cookies.get(auth.SESSION_COOKIE)
+        editor = _editor(state.secret, token, editors, moment)
+        if editor is None or token is None:
+            if request.method in ("GET", "HEAD"):
+                response = redirect("/admin/login")
+            else:
+                response = problem(
+                    visit, 403, "Not logged in", "Log in first, then send the form again."
+                )
+            if token is not None:  # forged, expired or its editor removed: forget it
+                _drop_cookie(response, visit.config, auth.SESSION_COOKIE, "/admin")
+            return response
+        visit = dataclasses.replace(
+            visit, editor=editor.name, csrf=auth.csrf_token(state.secret, token)
+        )
+        if request.method not in ("GET", "HEAD"):
+            form = await request.post()
+            if not auth.check_csrf(state.secret, token, _field(form, "csrf")):
+                return _bad_form(visit)
+        return await handler(visit)
+
+    async def gated(request: web.Request) -> web.StreamResponse:
+        response = await checked(request)
+        if "Content-Security-Policy" not in response.headers:  # redirects: no page to hash
+            _secure(response)
+        return response
+
+    return gated
+
+
+def _bad_form(visit: Visit) -> web.Response:
+    return problem(
+        visit,
+        403,
+        "Form refused",
+        "This form did not carry a valid security token (it may have expired, or come "
+        "from another site). Go back, reload the page and try again.",
+    )
+
+
+# -- logging in and out -------------------------------------------------------------
+
+
+async def login_page(visit: Visit) -> web.StreamResponse:
+    request = visit.request
+    if _editor(
+        visit.state.secret,
+        request.cookies.get(auth.SESSION_COOKIE),
+        visit.editors,
+        visit.now.timestamp(),
+    ):
+        return redirect("/admin")
+    return _login_form(visit, request.cookies.get(auth.LOGIN_COOKIE))
+
+
+def _login_form(
+    visit: Visit, nonce: str | None, *, status: int = 200, error: str = "", name: str = ""
+) -> web.Response:
+    """The login form, with a double-submit token (reusing the cookie's, so tabs agree)."""
+    nonce = auth.login_nonce(nonce)
+    response = render(
+        visit,
+        "login.html",
+        status=status,
+        login_csrf=auth.login_token(visit.state.secret, nonce),
+        error=error,
+        name=name,
+    )
+    _set_cookie(response, visit.config, auth.LOGIN_COOKIE, nonce, "/admin/login", auth.LOGIN_TTL)
+    return response
+
+
+async def login_submit(visit: Visit) -> web.StreamResponse:
+    """Check the form's token, the rate limit, then the password (in a thread)."""
+    request, state = visit.request, visit.state
+    form = await request.post()
+    nonce = request.cookies.get(auth.LOGIN_COOKIE)
+    if not auth.check_login_token(state.secret, nonce, _field(form, "csrf")):
+        return _bad_form(visit)
+    name, password = _field(form, "name"), _field(form, "password")
+    keys = auth.limit_keys(request.remote, name)
+    wait = state.limiter.retry_after(keys, state.clock())
+    if wait is not None:  # refused at once, without queueing for a password check
+        return _too_many(visit, wait)
+    async with state.checks:
+        # Again: attempts that queued meanwhile may have used up the allowance.
+        wait = state.limiter.retry_after(keys, state.clock())
+        if wait is not None:
+            return _too_many(visit, wait)
+        # Counted as a failure before the check, so attempts running side by side
+        # cannot together exceed the limit; a success wipes the count.
+        state.limiter.failed(keys, state.clock())
+        ok = await asyncio.to_thread(Accounts(visit.store).check_login, name, password)
+    account = next((a for a in visit.editors if a.name == name), None) if ok else None
+    if account is None:
+        # One message and one status for an unknown name and a wrong password;
+        # check_login costs the same for both, so timing tells nothing either.
+        return _login_form(
+            visit, nonce, status=401, error="Wrong name or password.", name=name[:64]
+        )
+    state.limiter.succeeded(keys)
+    token = auth.issue_session(
+        state.secret, account.name, account.created_at.isoformat(), state.clock()
+    )
+    response = redirect("/admin")
+    _set_cookie(response, visit.config, auth.SESSION_COOKIE, token, "/admin", auth.SESSION_TTL)
+    _drop_cookie(response, visit.config, auth.LOGIN_COOKIE, "/admin/login")
+    return response
+
+
+def _too_many(visit: Visit, wait: int) -> web.Response:
+    minutes = max(1, round(wait / 60))
+    return render(
+        visit,
+        "problem.html",
+        status=429,
+        headers={"Retry-After": str(wait)},
+        title="Too many attempts",
+        message=f"Too many failed logins. Wait about {minutes} "
+        f"minute{'s' if minutes != 1 else ''} and try again.",
+    )
+
+
+async def logout(visit: Visit) -> web.StreamResponse:
+    response = redirect("/admin/login")
+    _drop_cookie(response, visit.config, auth.SESSION_COOKIE, "/admin")
+    return response
+
+
+# -- pages ------------------------------------------------------------------------------
+
+
+def _when(moment: datetime | None, now: datetime) -> dict[str, str] | None:
+    """A moment for a table cell: exact UTC text, ISO for <time>, and how long ago or until."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    if moment > now:
+        relative = "in " + relative_time(now - (moment - now), now).removesuffix(" ago")
+        relative = "in under a minute" if relative == "in just now" else relative
+    else:
+        relative = relative_time(moment, now)
+    return {
+        "text": moment.strftime("%d %b %Y, %H:%M UTC"),
+        "iso": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "relative": relative,
+    }
+
+
+def _feed_urls(config: Config, scope: Scope) -> list[dict[str, str]]:
+    return [
+        {"label": FORMAT_LABELS[fmt], "url": config.site.root + feed_path(scope, fmt)}
+        for fmt in FORMATS
+    ]
+
+
+def _article_url(config: Config, slug: str, article_id: int) -> str:
+    path = config.site.article_path.replace("{slug}", slug).replace("{id}", str(article_id))
+    return config.site.root + path
+
+
+def sections_data(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Each feed an editor looks after: the whole site, then every configured section."""
+    scopes = [(SITE, "Whole site", "")] + [
+        (Scope("section", s.slug), s.title, s.slug) for s in config.sections
+    ]
+    out = []
+    for scope, title, slug in scopes:
+        latest = store.latest(scope, now, PREVIEW_ITEMS)
+        out.append(
+            {
+                "title": title,
+                "slug": slug,
+                "count": store.count_visible(scope, now),
+                "feeds": _feed_urls(config, scope),
+                "articles": [
+                    {
+                        "title": a.title,
+                        "url": _article_url(config, a.slug, a.id),
+                        "when": _when(a.published, now),
+                        "authors": [p.name for p in a.authors],
+                        "standfirst": a.standfirst,
+                    }
+                    for a in latest
+                ],
+            }
+        )
+    return out
+
+
+async def sections_page(visit: Visit) -> web.StreamResponse:
+    data = await asyncio.to_thread(sections_data, visit.config, visit.store, visit.now)
+    return render(visit, "sections.html", sections=data)
+
+
+def _status(row: SourceRow | None, enabled: bool, configured: bool) -> tuple[str, str]:
+    """(what the status cell says, a CSS state) for one source."""
+    if not configured:
+        return "removed from config", "off"
+    if not enabled:
+        return "disabled in config", "off"
+    if row is None or row.last_fetch is None:
+        return "never", "never"
+    status = str(row.last_status) if row.last_status is not None else "no answer"
+    if row.retired:
+        return f"{status} (retired)", "bad"
+    return status, "bad" if row.failures else "ok"
+
+
+def sources_data(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Every configured source (fetched yet or not), then rows left from removed ones."""
+    rows = {r.url: r for r in Sources(store).all()}
+    listed: list[tuple[str, str, SourceRow | None, bool, bool]] = [
+        (s.name, s.url, rows.get(s.url), s.enabled, True) for s in config.sidebar.sources
+    ]
+    known = {s.url for s in config.sidebar.sources}
+    listed += [(r.name, r.url, r, False, False) for r in rows.values() if r.url not in known]
+    out = []
+    for name, url, row, enabled, configured in listed:
+        status, state = _status(row, enabled, configured)
+        out.append(
+            {
+                "id": row.id if row else None,
+                "name": name,
+                "url": url,
+                "moved_to": row.current_url if row and row.current_url != url else None,
+                "status": status,
+                "state": state,
+                "last_fetch": _when(row.last_fetch, now) if row else None,
+                "failures": row.failures if row else 0,
+                "error": row.last_error if row and row.failures else None,
+                "error_at": _when(row.last_error_at, now) if row else None,
+                "next_fetch": _when(row.next_fetch, now) if row else None,
+                "entries": row.entries if row else 0,
+                "last_new": row.last_new if row else 0,
+                "retired": bool(row and row.retired),
+                "fetchable": enabled and configured,
+            }
+        )
+    return out
+
+
+async def sources_page(visit: Visit) -> web.StreamResponse:
+    data = await asyncio.to_thread(sources_data, visit.config, visit.store, visit.now)
+    fetched = visit.request.query.get("fetched", "")
+    just = next((s for s in data if fetched and str(s["id"]) == fetched), None)
+    return render(visit, "sources.html", sources=data, just=just, fetched_all=fetched == "all")
+
+
+async def fetch_now(visit: Visit) -> web.StreamResponse:
+    """Fetch one configured source (or all of them) now, then show the table again.
+
+    A retired source (it answered 410 Gone) is re-enabled first: pressing the
+    button is the editor's word that it should be tried again, as with
+    ``syndicate sources enable``.
+    """
+    form = await visit.request.post()
+    target = _field(form, "source")
+    config, store = visit.config, visit.store
+    runner = FetchRunner(config, store)
+    configured = {url for _, url in runner.configured()}
+    if target != "*" and target not in configured:
+        return problem(
+            visit,
+            404,
+            "No such source",
+            "That source is not configured (or is disabled) in the config in force.",
+        )
+    async with visit.state.fetching:
+        if target == "*":
+            await runner.run(everything=True)
+            return redirect("/admin/sources?fetched=all")
+        sources = Sources(store)
+        await asyncio.to_thread(sources.sync, runner.configured())
+        row = next(r for r in await asyncio.to_thread(sources.all) if r.url == target)
+        if row.retired:
+            await asyncio.to_thread(sources.enable, row.url)
+            fresh = await asyncio.to_thread(sources.get, row.id)
+            row = fresh or row
+        async with Retriever(config.fetcher) as retriever:
+            await runner.fetch_one(retriever, row)
+    return redirect(f"/admin/sources?fetched={row.id}#source-{row.id}")
+
+
+def _settings(value: object) -> list[tuple[str, str]]:
+    """A config table's plain settings as (key, text) pairs, in declaration order."""
+    pairs = []
+    for f in dataclasses.fields(value):  # type: ignore[arg-type]
+        item = getattr(value, f.name)
+        if isinstance(item, tuple):
+            continue
+        # TOML spellings: true/false, not Python's True/False.
+        pairs.append((f.name, str(item).lower() if isinstance(item, bool) else str(item)))
+    return pairs
+
+
+async def config_page(visit: Visit) -> web.StreamResponse:
+    live = visit.request.app[LIVE]
+    config = live.config
+    path = config.source
+    try:
+        on_disk: str | None = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    except OSError:
+        on_disk = None
+    rejected = live.rejected
+    return render(
+        visit,
+        "config.html",
+        path=str(path),
+        loaded=_when(live.loaded_at, visit.now),
+        rejected=(
+            {"when": _when(rejected.at, visit.now), "problems": rejected.problems}
+            if rejected
+            else None
+        ),
+        tables=[
+            ("site", _settings(config.site)),
+            ("store", _settings(config.store)),
+            ("server", _settings(config.server)),
+            ("feeds", _settings(config.feeds)),
+            ("sidebar", _settings(config.sidebar)),
+            ("fetcher", _settings(config.fetcher)),
+        ],
+        sections=config.sections,
+        sources=config.sidebar.sources,
+        on_disk=on_disk,
+    )
+
+
+async def not_found(visit: Visit) -> web.StreamResponse:
+    return problem(visit, 404, "Not found", "There is no admin page at this address.")
+
+
+async def to_sections(visit: Visit) -> web.StreamResponse:
+    return redirect("/admin")
 
 
 def add_routes(app: web.Application) -> None:
-    """Register /admin/... routes."""
+    """Register /admin/... routes, and the start-up step that reads the signing secret."""
+    app.cleanup_ctx.append(admin_ctx)
+    router = app.router
+    router.add_get("/admin", _gate(sections_page))
+    router.add_get("/admin/", _gate(to_sections))
+    router.add_get("/admin/sections", _gate(sections_page))
+    router.add_get("/admin/sources", _gate(sources_page))
+    router.add_post("/admin/sources/fetch", _gate(fetch_now))
+    router.add_get("/admin/config", _gate(config_page))
+    router.add_get("/admin/login", _gate(login_page, login=False))
+    router.add_post("/admin/login", _gate(login_submit, login=False))
+    router.add_post("/admin/logout", _gate(logout))
+    router.add_route("*", "/admin/{tail:.*}", _gate(not_found))

@@ -30,7 +30,8 @@ def startup_urls(config: Config, root: str) -> list[str]:
     """The URLs worth printing at start-up, so an editor can click them."""
     urls = [f"{root}/feed.{fmt}" for fmt in FORMATS]
     urls += [f"{root}/sections/{s.slug}/feed.atom" for s in config.sections]
-    urls += [f"{root}/feeds", f"{root}/feeds.opml", f"{root}/healthz"]
+    urls += [f"{root}/feeds", f"{root}/feeds.opml", f"{root}/latest-news", f"{root}/admin"]
+    urls += [f"{root}/healthz"]
     return urls
 
 
