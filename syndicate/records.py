@@ -111,7 +111,7 @@ def _authors(value: Any) -> tuple[Author, ...]:
             slug = item.get("slug")
             if slug is None:
                 slug = slugify(name)
-            elif not isinstance(slug, str) or slugify(slug) != slug:
+            elif not isinstance(slug, str) or not slug or slugify(slug) != slug:
                 raise ValueError(f"[{i}].slug must be a lowercase slug, got {slug!r}")
             url = item.get("url")
             email = item.get("email")
@@ -155,6 +155,8 @@ def _issue(value: Any) -> PrintIssue | None:
         raise ValueError("must be an issue number or an {number, date, pdf_url} object")
     when: date | None = None
     pdf: str | None = None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 302.0 is issue 302
     if isinstance(value, int):
         number = value
     elif isinstance(value, Mapping):

@@ -23,6 +23,7 @@ PURE = [
     PACKAGE / "fetch" / "types.py",
     PACKAGE / "web" / "auth.py",
     PACKAGE / "passwords.py",
+    PACKAGE / "web" / "openapi.py",
 ]
 FORBIDDEN = ("aiohttp", "sqlite3", "sqlite_utils", "syndicate.store", "syndicate.web", "time")
 

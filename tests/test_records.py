@@ -501,7 +501,7 @@ def test_issue_pdf_may_be_relative():
         (True, "must be an issue number or an {number, date, pdf_url} object"),
         (False, "must be an issue number or an {number, date, pdf_url} object"),
         ("2094", "must be an issue number or an {number, date, pdf_url} object"),
-        (2094.0, "must be an issue number or an {number, date, pdf_url} object"),
+        (2094.5, "must be an issue number or an {number, date, pdf_url} object"),
         ([2094], "must be an issue number or an {number, date, pdf_url} object"),
         (0, "must be a positive issue number, got 0"),
         (-3, "must be a positive issue number, got -3"),
