@@ -133,6 +133,13 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def start_time(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat: when the process started, in clock ticks after boot."""
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    return None
+
+
 def status_kb(pid: int, field_name: str) -> int | None:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -148,6 +155,8 @@ class Server:
     proc: subprocess.Popen[bytes]
     log: Path
     workers: list[int] = field(default_factory=list)
+    #: Start time of each worker, so a pid reused after it exited is never signalled.
+    started: dict[int, str | None] = field(default_factory=dict)
 
     def stop(self) -> None:
         """SIGTERM the process we started, then its workers if any outlive it (by pid)."""
@@ -159,8 +168,9 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         for pid in self.workers:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+            if start_time(pid) is not None and start_time(pid) == self.started.get(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
 
     def wait_ready(self, path: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -178,6 +188,7 @@ class Server:
         while time.monotonic() < deadline:
             self.workers = children_of(self.proc.pid)
             if len(self.workers) >= count:
+                self.started = {pid: start_time(pid) for pid in self.workers}
                 return
             time.sleep(0.1)
         fail(f"{self.name}: expected {count} workers, found {self.workers}")

@@ -27,7 +27,8 @@ def to_store_time(moment: datetime) -> str:
 
 
 def from_store_time(text: str) -> datetime:
-    return datetime.strptime(text, STORE_TIME_FORMAT).replace(tzinfo=UTC)
+    # "YYYY-MM-DDTHH:MM:SSZ": fromisoformat reads it (3.11+) ~15x faster than strptime.
+    return datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)

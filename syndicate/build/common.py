@@ -24,6 +24,8 @@ from __future__ import annotations
 import functools
 import html
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -495,7 +497,41 @@ def _feed_body(body: str, url: str, scheme: str) -> str | None:
     return xml_safe(absolutize_html(cleaned, url, scheme))
 
 
+_PREPARED_LOCK = threading.Lock()
+_PREPARED: OrderedDict[tuple[object, ...], EntryView] = OrderedDict()
+_PREPARED_MAX = 4000
+
+
 def prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True) -> EntryView:
+    """_prepare_entry, remembered per article and the spec fields an entry depends on.
+
+    One article sits in up to a dozen feeds (site, section, authors, tags,
+    issue, in three formats); cleaning and absolutizing its body once per
+    change instead of once per feed is most of a cold build.
+    """
+    key = (
+        article,
+        spec.site_root,
+        spec.article_path,
+        spec.tag_authority,
+        spec.content,
+        spec.section_titles,
+        enclosures,
+    )
+    with _PREPARED_LOCK:
+        found = _PREPARED.get(key)
+        if found is not None:
+            _PREPARED.move_to_end(key)
+            return found
+    found = _prepare_entry(spec, article, enclosures=enclosures)
+    with _PREPARED_LOCK:
+        _PREPARED[key] = found
+        while len(_PREPARED) > _PREPARED_MAX:
+            _PREPARED.popitem(last=False)
+    return found
+
+
+def _prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True) -> EntryView:
     """Clean and resolve one article; the format modules only rearrange the result."""
     url = xml_safe(permalink(spec, article.slug, article.id))
     scheme = site_scheme(spec)

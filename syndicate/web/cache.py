@@ -27,7 +27,7 @@ import brotli
 from syndicate.store import Scope
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
 
-#: Levels picked by bench/bench_compress.py: near the best ratio for a few
+#: Levels picked by bench/bench_build.py: near the best ratio for a few
 #: milliseconds on a 300 KB feed; higher levels cost 5-50x the time for 1-3%.
 GZIP_LEVEL = 6
 BROTLI_QUALITY = 6
@@ -58,6 +58,28 @@ class Rendered:
         if not self.etag:
             self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
         self.encoded["identity"] = self.body
+        #: Response headers per coding (and "304"), made once on first use.
+        self.heads: dict[str, dict[str, str]] = {}
+        base = self.etag.strip('"')
+        #: If-None-Match values that match as they stand, tried before the full parser.
+        self.matches = frozenset(
+            f'{weak}"{base}{suffix}"' for weak in ("", "W/") for suffix in ("", "-gzip", "-br")
+        )
+
+    def head_for(self, coding: str) -> dict[str, str]:
+        """Headers for a response in ``coding`` ("304" for Not Modified); aiohttp copies them."""
+        found = self.heads.get(coding)
+        if found is None:
+            found = dict(self.headers)
+            if coding == "304":
+                found["ETag"] = self.etag
+                del found["Content-Type"]
+            else:
+                found["ETag"] = self.etag_for(coding)
+                if coding != "identity":
+                    found["Content-Encoding"] = coding
+            self.heads[coding] = found
+        return found
 
     @property
     def last_modified_http(self) -> str | None:
@@ -113,6 +135,10 @@ class FeedCache:
         max_bytes: int = 96 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        #: Whether the store was already polled in this turn of the event loop.
+        self.polled = False
+        #: Fresh feeds by request path and query, so a hit hashes one str.
+        self.by_path: dict[str, Rendered] = {}
         self.watcher = watcher
         self.build = build
         self.max_bytes = max_bytes
@@ -137,6 +163,13 @@ class FeedCache:
 
     def refresh(self) -> None:
         """Drop whatever changed in the store or went live since the last call."""
+        if self.polled:  # already looked in this turn of the event loop
+            return
+        try:
+            asyncio.get_running_loop().call_soon(self._turn_over)
+            self.polled = True
+        except RuntimeError:  # no running loop: called directly (tests, CLI)
+            pass
         touched = self.watcher.poll()
         now = self.clock()
         due = now >= self.next_due
@@ -150,8 +183,12 @@ class FeedCache:
             self.checked_at = datetime.fromtimestamp(now, UTC)
             self.next_due = self._next_due()
 
+    def _turn_over(self) -> None:
+        self.polled = False
+
     def invalidate(self, scopes: frozenset[Scope]) -> None:
         self.generation += 1  # builds started before this must not be cached
+        self.by_path.clear()
         if scopes == EVERYTHING:
             self.entries.clear()
             return
@@ -198,6 +235,7 @@ class FeedCache:
 
     def _store(self, key: FeedKey, rendered: Rendered) -> None:
         self.entries[key] = rendered
+        self.by_path.clear()
         total = sum(r.size for r in self.entries.values())
         while total > self.max_bytes and len(self.entries) > 1:
             _, dropped = self.entries.popitem(last=False)

@@ -63,11 +63,16 @@ def _page(request: web.Request) -> int:
 
 def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
-        scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
-        key = FeedKey(scope, request.match_info["fmt"], _page(request))
         cache = request.app[CACHE]
         cache.refresh()
+        found = cache.by_path.get(request.raw_path)
+        if found is not None:
+            return await answer(request, found)
+        scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
+        key = FeedKey(scope, request.match_info["fmt"], _page(request))
         found = cache.peek(key)
+        if found is not None and found.expires is None and len(cache.by_path) < 4096:
+            cache.by_path[request.raw_path] = found
         if found is None:
             try:
                 found = await cache.get(key)

@@ -66,7 +66,24 @@ async def _serve_worker(config: Config, sock: socket.socket, fetcher: bool) -> N
         store.close()
 
 
+def _tame_malloc() -> None:
+    """Feeds are ~100 KB bytes objects: below glibc's (dynamic) mmap threshold they
+    fragment the heap as the cache turns over. A fixed 64 KiB threshold puts each
+    in its own mapping, returned to the OS when the feed is dropped; two arenas
+    stop each build thread from keeping its own."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 64 * 1024)  # M_MMAP_THRESHOLD (fixed: no dynamic raising)
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
 def _worker(config: Config, host: str, port: int, fetcher: bool) -> None:
+    _tame_malloc()
     sock = _listen(host, port, listen=True)
     asyncio.run(_serve_worker(config, sock, fetcher))
 
