@@ -197,7 +197,18 @@ def main() -> None:
         conn.commit()
         conn.close()
         server = subprocess.Popen(
-            [PYTHON, "-m", "syndicate", "--config", str(config), "serve", "--workers", "2"],
+            [
+                PYTHON,
+                "-m",
+                "syndicate",
+                "--config",
+                str(config),
+                "serve",
+                "--workers",
+                "2",
+                "--port",
+                str(serve_port),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=(work / "serve.log").open("w"),
             cwd=ROOT,

@@ -245,3 +245,44 @@ def test_sources_opml_round_trip(tmp_path: Path):
     assert refused.returncode == 1
     assert "not <opml>" in refused.stderr
     assert run_cli("--config", str(config), "check").stderr.count("sidebar") == 0
+
+
+DOCUMENTS = sorted(p.name for p in DATA.iterdir() if p.is_file())
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+async def test_every_sample_document_through_the_whole_pipeline(
+    outside: Outside, tmp_path: Path, name: str
+):
+    """Served over HTTP, fetched, parsed in the pool, stored: the stored entries are
+    exactly what parse+clean make of the bytes, or the error they raise is recorded."""
+    from datetime import UTC, datetime
+
+    from syndicate.fetch.clean import clean
+    from syndicate.fetch.parse import parse
+    from syndicate.fetch.types import FetchError
+
+    body = (DATA / name).read_bytes()
+    kinds = {".json": "application/feed+json", ".html": "text/html", ".rdf": "application/rdf+xml"}
+    kind = kinds.get(Path(name).suffix, "application/xml")
+    outside.documents[f"/doc/{name}"] = Document(body, content_type=kind)
+    config = write_config(tmp_path, outside, {"Doc": f"/doc/{name}"})
+    reports = await run(config)
+    url = outside.url(f"/doc/{name}")
+    problem: str | None = None
+    try:
+        expected = clean(
+            parse(body, url=url, headers={"content-type": kind}), fetched_at=datetime.now(UTC)
+        )
+    except FetchError as exc:
+        problem, expected = str(exc), []
+    if problem is not None:
+        assert reports[0].outcome == "failed"
+        assert rows(config)["Doc"].last_error == problem
+        assert titles(config, "Doc") == []
+        return
+    if not expected:
+        assert reports[0].error.startswith("empty: no usable entries")
+        return
+    assert reports[0].outcome == "updated", reports[0].error
+    assert sorted(titles(config, "Doc")) == sorted(e.title for e in expected)
