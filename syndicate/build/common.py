@@ -21,7 +21,6 @@ Specifications followed here (the format modules cite their own):
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 import threading
@@ -484,12 +483,11 @@ def categories(spec: FeedSpec, article: Article) -> tuple[Category, ...]:
     return tuple(found)
 
 
-@functools.lru_cache(maxsize=4096)
 def _feed_body(body: str, url: str, scheme: str) -> str | None:
-    """The body as feeds carry it, remembered: one article appears in the site,
-    section, author, tag and issue feeds, in three formats each, and rewriting
-    its links is the costliest step of a build. Same input, same output, so
-    the cache changes no byte."""
+    """The body as feeds carry it: XML-safe, every relative URL made absolute.
+
+    (prepare_entry remembers the result per article, so this runs once per
+    change of an article, not once per feed it appears in.)"""
     cleaned = xml_safe(body)
     if not cleaned.strip():
         return None
