@@ -16,7 +16,7 @@ from concurrent.futures import Executor
 
 from aiohttp import web
 
-from syndicate.fetch.runner import FetchRunner, parser_pool
+from syndicate.fetch.runner import FetchRunner, parser_pool, stop_pool
 from syndicate.store import Store
 from syndicate.web.keys import LIVE, STORE
 from syndicate.web.live import LiveConfig
@@ -66,4 +66,6 @@ async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        pool.executor.shutdown(wait=False, cancel_futures=True)
+        # Stop the parser processes ourselves: the worker exits right after
+        # this, too soon for the pool's own thread to tell them to.
+        stop_pool(pool.executor)

@@ -76,11 +76,17 @@ def parser_pool(workers: int = 1) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _kill(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool whose process is stuck: its running task cannot be cancelled."""
-    for process in list(getattr(pool, "_processes", {}).values()):
+def stop_pool(pool: Executor, *, reap: bool = True) -> None:
+    """Stop a pool now, even one whose process is stuck on a document (a
+    running task cannot be cancelled); ``reap`` waits for its processes to go
+    (at shutdown; not on the event loop while serving)."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    for process in processes:
         process.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
+    if reap:
+        for process in processes:
+            process.join(timeout=2)
 
 
 def _now() -> datetime:
@@ -223,7 +229,7 @@ class FetchRunner:
                     )
                 except (BrokenProcessPool, TimeoutError) as exc:
                     if isinstance(pool, ProcessPoolExecutor) and pool is self.pool:
-                        _kill(pool)
+                        stop_pool(pool, reap=False)
                         self.pool = parser_pool(self.parsers)
                     if attempt == 2 or isinstance(exc, TimeoutError):
                         what = "took too long" if isinstance(exc, TimeoutError) else "crashed"
