@@ -32,7 +32,6 @@ from syndicate.fetch.retrieve import (
     GuardedResolver,
     Retriever,
     address_refusal,
-    parse_retry_after,
 )
 from syndicate.fetch.types import FetchError, Retrieved, Validators
 from tests.outside_server import LAST_MODIFIED, SAMPLE_RSS, Outside
@@ -268,16 +267,6 @@ async def test_retry_after_http_date(outside: Outside, code: int):
 async def test_garbage_retry_after_is_ignored(outside: Outside):
     error = await fail(outside.url("/status/503?retry_after=soon"))
     assert (error.status, error.retry_after) == (503, None)
-
-
-def test_parse_retry_after():
-    now = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
-    assert parse_retry_after("0", now) == 0
-    assert parse_retry_after(" 3600 ", now) == 3600
-    assert parse_retry_after("Wed, 01 Jan 2025 12:02:00 GMT", now) == 120
-    assert parse_retry_after("Wed, 01 Jan 2025 11:00:00 GMT", now) == 0  # in the past
-    for garbage in (None, "", "-5", "1.5", "soon", "Wed, 99 Foo 2025", "٣"):
-        assert parse_retry_after(garbage, now) is None, garbage
 
 
 # -- redirects ------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from yarl import URL
 
 from syndicate import __version__
 from syndicate.config import FetcherConfig
+from syndicate.fetch.schedule import parse_retry_after
 from syndicate.fetch.types import FetchError, Retrieved, Validators
 
 __all__ = [
@@ -57,7 +58,6 @@ __all__ = [
     "GuardedResolver",
     "Retriever",
     "address_refusal",
-    "parse_retry_after",
 ]
 
 PROJECT_URL: Final = "https://pypi.org/project/syndicate/"
@@ -192,27 +192,6 @@ class GuardedResolver(AbstractResolver):
 
 
 # -- Retry-After ------------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After value (delay-seconds or HTTP-date), or None.
-
-    ``now`` is passed in (the response's own Date header when it has one, so
-    the server's clock is compared with the server's clock). A date in the
-    past means 0; anything unparseable is ignored rather than guessed at.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit() and text.isascii():
-        return float(int(text))
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:  # "-0000" means UTC too (RFC 5322)
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -618,7 +597,7 @@ class Retriever:
         retry_after = None
         if status >= 400:
             now = _response_date(headers.get("date"))
-            retry_after = parse_retry_after(headers.get("retry-after"), now)
+            retry_after = parse_retry_after(headers.get("retry-after"), now=now)
         message = f"{_phrase(status)} from {_show(url)}"
         if status == 206:
             message += " (a partial body, although we asked for the whole document)"
