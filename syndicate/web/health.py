@@ -9,7 +9,7 @@ import sqlite3
 from aiohttp import web
 
 from syndicate import __version__
-from syndicate.web.keys import CACHE, STORE
+from syndicate.web.keys import CACHE, LIVE, STORE
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -57,6 +57,12 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP syndicate_feed_cache_bytes Bytes held in memory, all codings.",
         "# TYPE syndicate_feed_cache_bytes gauge",
         f"syndicate_feed_cache_bytes {stats['bytes']}",
+        "# HELP syndicate_config_reloads_total Accepted config reloads by trigger.",
+        "# TYPE syndicate_config_reloads_total counter",
+        *(
+            f'syndicate_config_reloads_total{{trigger="{trigger}"}} {count}'
+            for trigger, count in sorted(request.app[LIVE].reloads.items())
+        ),
         f'syndicate_info{{version="{__version__}",pid="{os.getpid()}"}} 1',
     ]
     return web.Response(

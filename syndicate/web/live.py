@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,11 +49,13 @@ class LiveConfig:
         self.rejected: Rejected | None = None
         self.seen = fingerprint(config.source)
         self.listeners: list[Callable[[Config], None]] = []
+        #: Accepted reloads by what triggered them ("file", "signal"), for /metrics.
+        self.reloads: Counter[str] = Counter()
 
     def changed_on_disk(self) -> bool:
         return fingerprint(self.config.source) != self.seen
 
-    def reload(self) -> bool:
+    def reload(self, trigger: str = "signal") -> bool:
         """Load config.toml again; swap it in only if it is entirely valid."""
         path = self.config.source
         self.seen = fingerprint(path)
@@ -78,7 +81,8 @@ class LiveConfig:
         self.config = new
         self.loaded_at = datetime.now(UTC)
         self.rejected = None
-        log.info("config reloaded from %s", path)
+        self.reloads[trigger] += 1
+        log.info("config reloaded from %s (%s)", path, trigger)
         for listener in self.listeners:
             listener(new)
         return True
@@ -96,7 +100,7 @@ async def watch_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.sleep(CHECK_EVERY)
             try:
                 if live.changed_on_disk():
-                    live.reload()
+                    live.reload("file")
             except Exception:  # never let the watcher die quietly
                 log.exception("checking config.toml failed")
 
