@@ -68,6 +68,11 @@ async def test_if_none_match_gives_304_without_body(client: Any):
     assert again.status == 304
     assert await again.read() == b""
     assert again.headers["ETag"] == etag
+    # RFC 9110 15.4.5: the validator and the caching fields, nothing about a body.
+    for name in ("Cache-Control", "Vary"):
+        assert again.headers[name] == first.headers[name]
+    for name in ("Content-Type", "Content-Encoding", "Last-Modified", "X-Content-Type-Options"):
+        assert name not in again.headers
     other = await client.get("/sections/news/feed.atom", headers={"If-None-Match": '"nope"'})
     assert other.status == 200
 

@@ -2,12 +2,12 @@
 
 A feed is built once per change, never per request: the cache keeps the
 bytes, their ETag (a hash of the bytes, so every worker and every restart
-agrees) and each compressed form, made once the first time a client asks for
-it. Before answering, the handler calls :meth:`FeedCache.refresh`, which asks
-the store's ChangeWatcher what changed (microseconds when nothing did) and
-drops only the feeds of the touched scopes. A scheduled article needs no
-write at all: the cache knows when the next one goes live and drops its
-feeds at that moment.
+agrees) and each compressed form, made in the build's thread right after the
+build, so that answering never waits for a compressor. Before answering, the
+handler calls :meth:`FeedCache.refresh`, which asks the store's ChangeWatcher
+what changed (a look at shared memory when nothing did) and drops only the
+feeds of the touched scopes. A scheduled article needs no write at all: the
+cache knows when the next one goes live and drops its feeds at that moment.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ from syndicate.store.watch import EVERYTHING, ChangeWatcher
 #: milliseconds on a 300 KB feed; higher levels cost 5-50x the time for 1-3%.
 GZIP_LEVEL = 6
 BROTLI_QUALITY = 6
+#: The content codings offered besides identity, best first.
+CODINGS = ("br", "gzip")
+
+
+#: What a 304 repeats from the 200 (RFC 9110 section 15.4.5), besides the ETag.
+NOT_MODIFIED_FIELDS = frozenset({"Cache-Control", "Expires", "Vary", "Content-Location"})
 
 
 @dataclass(frozen=True)
@@ -67,14 +73,19 @@ class Rendered:
         )
 
     def head_for(self, coding: str) -> dict[str, str]:
-        """Headers for a response in ``coding`` ("304" for Not Modified); aiohttp copies them."""
+        """Headers for a response in ``coding`` ("304" for Not Modified); aiohttp copies them.
+
+        A 304 carries only what RFC 9110 (15.4.5) asks of it, the validator
+        and the caching fields a 200 would have sent; anything more is bytes
+        on the busiest response a feed server sends.
+        """
         found = self.heads.get(coding)
         if found is None:
-            found = dict(self.headers)
             if coding == "304":
+                found = {k: v for k, v in self.headers.items() if k in NOT_MODIFIED_FIELDS}
                 found["ETag"] = self.etag
-                del found["Content-Type"]
             else:
+                found = dict(self.headers)
                 found["ETag"] = self.etag_for(coding)
                 if coding != "identity":
                     found["Content-Encoding"] = coding
@@ -86,6 +97,12 @@ class Rendered:
         if self.last_modified is None:
             return None
         return format_datetime(self.last_modified.astimezone(UTC), usegmt=True)
+
+    def encode_all(self) -> Rendered:
+        """Compress into every coding served (in the build thread, not on the loop)."""
+        for coding in CODINGS:
+            self.body_for(coding)
+        return self
 
     def body_for(self, coding: str) -> bytes:
         """The body in a content coding, compressed on first use and kept."""
@@ -135,8 +152,6 @@ class FeedCache:
         max_bytes: int = 96 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        #: Whether the store was already polled in this turn of the event loop.
-        self.polled = False
         #: Fresh feeds by request path and query, so a hit hashes one str.
         self.by_path: dict[str, Rendered] = {}
         self.watcher = watcher
@@ -162,14 +177,13 @@ class FeedCache:
     # -- freshness -----------------------------------------------------------
 
     def refresh(self) -> None:
-        """Drop whatever changed in the store or went live since the last call."""
-        if self.polled:  # already looked in this turn of the event loop
+        """Drop whatever changed in the store or went live since the last call.
+
+        Called on every request: when nothing changed it costs a look at the
+        store's shared WAL-index header and two clock readings.
+        """
+        if self.watcher.quiet() and self.clock() < self.next_due:
             return
-        try:
-            asyncio.get_running_loop().call_soon(self._turn_over)
-            self.polled = True
-        except RuntimeError:  # no running loop: called directly (tests, CLI)
-            pass
         touched = self.watcher.poll()
         now = self.clock()
         due = now >= self.next_due
@@ -182,9 +196,6 @@ class FeedCache:
         if touched or due:
             self.checked_at = datetime.fromtimestamp(now, UTC)
             self.next_due = self._next_due()
-
-    def _turn_over(self) -> None:
-        self.polled = False
 
     def invalidate(self, scopes: frozenset[Scope]) -> None:
         self.generation += 1  # builds started before this must not be cached
@@ -220,7 +231,7 @@ class FeedCache:
         self.inflight[key] = future
         generation = self.generation
         try:
-            rendered = await loop.run_in_executor(None, self.build, key, self._now())
+            rendered = await loop.run_in_executor(None, self._build, key, self._now())
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
@@ -232,6 +243,9 @@ class FeedCache:
         if generation == self.generation:
             self._store(key, rendered)
         return rendered
+
+    def _build(self, key: FeedKey, now: datetime) -> Rendered:
+        return self.build(key, now).encode_all()
 
     def _store(self, key: FeedKey, rendered: Rendered) -> None:
         self.entries[key] = rendered

@@ -41,7 +41,6 @@ def build_feed(config: Config, store: Store, key: FeedKey, now: datetime) -> Ren
         "Cache-Control": f"public, max-age={feeds.max_age}, "
         f"stale-while-revalidate={feeds.stale_while_revalidate}",
         "Vary": "Accept-Encoding",
-        "Link": f'<{built.spec.self_url}>; rel="self"',
         "X-Content-Type-Options": "nosniff",
     }
     rendered = Rendered(body, built.content_type, newest, headers)
@@ -67,7 +66,7 @@ def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamRes
         cache.refresh()
         found = cache.by_path.get(request.raw_path)
         if found is not None:
-            return await answer(request, found)
+            return answer(request, found)
         scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
         key = FeedKey(scope, request.match_info["fmt"], _page(request))
         found = cache.peek(key)
@@ -79,7 +78,7 @@ def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamRes
             except NotFound as exc:
                 cache.responses[404] += 1
                 raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
-        return await answer(request, found)
+        return answer(request, found)
 
     return handle
 
@@ -120,7 +119,7 @@ async def index(request: web.Request) -> web.StreamResponse:
     fmt = "opml" if request.path.endswith(".opml") else "html"
     cache = request.app[CACHE]
     cache.refresh()
-    return await answer(request, await cache.get(FeedKey(SITE, fmt)))
+    return answer(request, await cache.get(FeedKey(SITE, fmt)))
 
 
 __all__ = ["add_routes", "answer", "build_feed", "make_cache"]
