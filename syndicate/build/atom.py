@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -39,9 +40,11 @@ from syndicate.build.common import (
     MEDIA_NS,
     EntryView,
     FeedgenHook,
+    FeedView,
     add_media_content,
     prepare,
 )
+from syndicate.build.fragments import FRAGMENTS, Layout
 from syndicate.build.spec import FeedSpec
 from syndicate.models import Article
 
@@ -80,12 +83,44 @@ def _entry_extras(entry: EntryView, links: list[dict[str, str]], element: etree.
         add_media_content(element, entry.image)
 
 
+#: Where entries go in feedgen's Atom document (see syndicate.build.fragments).
+LAYOUT = Layout(
+    name="atom",
+    root=("feed", {"xmlns": ATOM_NS}),
+    namespaces={"media": MEDIA_NS},
+    parent="",
+    closing=b"</feed>\n",
+    opening=b"  <entry>",
+)
+
+
 def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = True) -> bytes:
     """The Atom 1.0 document for ``articles`` (newest first), as UTF-8 bytes."""
     view = prepare(spec, articles, enclosures=enclosures)
+    fg = head(view)
+    kept = FRAGMENTS.entries(LAYOUT, view.entries, entry_of, FeedEntry.atom_entry)
+    document = LAYOUT.splice(serialise(fg), kept) if kept is not None else None
+    if document is not None:
+        return document
+    for entry in view.entries:  # the splice did not fit: feedgen makes it all
+        fg.add_entry(entry_of(entry), order="append")
+    return serialise(fg)
+
+
+def serialise(fg: FeedGenerator) -> bytes:
+    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return data
+
+
+def head(view: FeedView) -> FeedGenerator:
+    """Everything in the document but its entries."""
     fg = FeedGenerator()
     fg.register_extension(
-        "syndicate_feed", partial(FeedgenHook, {"media": MEDIA_NS}), None, atom=True, rss=False
+        "syndicate_feed",
+        partial(FeedgenHook, dict(LAYOUT.namespaces)),
+        None,
+        atom=True,
+        rss=False,
     )
     fg.id(view.id)
     fg.title(view.title)
@@ -121,32 +156,34 @@ def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = Tru
     )
     if any(not entry.authors for entry in view.entries):
         fg.author({"name": view.title, "uri": view.html_url})
+    return fg
 
-    for entry in view.entries:
-        item = fg.add_entry(order="append")
-        item.id(entry.id)
-        item.title(entry.title)
-        item.updated(entry.updated)
-        item.published(entry.published)
-        links = _entry_links(entry)
-        for link in links:
-            item.link(**link)
-        for person in entry.authors:
-            item.author(
-                {"name": person.name, "uri": person.uri} if person.uri else {"name": person.name}
-            )
-        if entry.summary:
-            item.summary(entry.summary, type="text")
-        if entry.content_html is not None:
-            item.content(entry.content_html, type="html")
-        if entry.categories:
-            item.category(
-                [{"term": c.term, "label": c.label, "scheme": c.scheme} for c in entry.categories]
-            )
-        item.register_extension(
-            "syndicate_entry",
-            partial(FeedgenHook, {}, partial(_entry_extras, entry, links)),
-            rss=False,
+
+def entry_of(entry: EntryView) -> FeedEntry:
+    """One entry, filled in for feedgen."""
+    item = FeedEntry()
+    item.id(entry.id)
+    item.title(entry.title)
+    item.updated(entry.updated)
+    item.published(entry.published)
+    links = _entry_links(entry)
+    for link in links:
+        item.link(**link)
+    for person in entry.authors:
+        item.author(
+            {"name": person.name, "uri": person.uri} if person.uri else {"name": person.name}
         )
-    data: bytes = fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    if entry.summary:
+        item.summary(entry.summary, type="text")
+    if entry.content_html is not None:
+        item.content(entry.content_html, type="html")
+    if entry.categories:
+        item.category(
+            [{"term": c.term, "label": c.label, "scheme": c.scheme} for c in entry.categories]
+        )
+    item.register_extension(
+        "syndicate_entry",
+        partial(FeedgenHook, {}, partial(_entry_extras, entry, links)),
+        rss=False,
+    )
+    return item

@@ -500,6 +500,12 @@ _PREPARED: OrderedDict[tuple[object, ...], EntryView] = OrderedDict()
 _PREPARED_MAX = 4000
 
 
+def forget_prepared() -> None:
+    """Drop every remembered entry (benchmarks and tests: a truly cold build)."""
+    with _PREPARED_LOCK:
+        _PREPARED.clear()
+
+
 def prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True) -> EntryView:
     """_prepare_entry, remembered per article and the spec fields an entry depends on.
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 from syndicate.build import atom, jsonfeed, rss
+from syndicate.build.common import forget_prepared
+from syndicate.build.fragments import FRAGMENTS
 from syndicate.build.spec import FeedFormat, FeedSpec
 from syndicate.models import Article
 
@@ -48,3 +50,14 @@ def render(
             f"unknown feed format {fmt!r}; expected one of {sorted(BUILDERS)}"
         ) from None
     return builder(spec, articles, enclosures=enclosures)
+
+
+def forget() -> None:
+    """Drop every entry kept between builds, so the next build starts from nothing.
+
+    Builds remember each article's cleaned entry and its XML (see
+    syndicate.build.fragments); benchmarks call this to time a truly cold
+    build, and tests to compare a build from kept entries with one without.
+    """
+    forget_prepared()
+    FRAGMENTS.clear()

@@ -33,6 +33,7 @@ import html
 from collections.abc import Sequence
 from functools import partial
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -47,10 +48,24 @@ from syndicate.build.common import (
     add_media_content,
     prepare,
 )
+from syndicate.build.fragments import FRAGMENTS, Layout
 from syndicate.build.spec import FeedSpec
 from syndicate.models import Article
 
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+#: Declared on <rss> by the channel hook; feedgen adds atom and content itself.
+CHANNEL_NAMESPACES = {"dc": DC_NS, "media": MEDIA_NS}
+
+#: Where items go in feedgen's RSS document (see syndicate.build.fragments).
+LAYOUT = Layout(
+    name="rss",
+    root=("rss", {"version": "2.0"}),
+    namespaces={**CHANNEL_NAMESPACES, "atom": ATOM_NS, "content": CONTENT_NS},
+    parent="channel",
+    closing=b"  </channel>\n</rss>\n",
+    opening=b"    <item>",
+)
 
 
 def _channel_links(view: FeedView, rss: etree._Element) -> None:
@@ -97,10 +112,27 @@ def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = Tru
     PDF per item would be noise; see the module notes).
     """
     view = prepare(spec, articles, enclosures=enclosures)
+    fg = head(view)
+    kept = FRAGMENTS.entries(LAYOUT, view.entries, entry_of, FeedEntry.rss_entry)
+    document = LAYOUT.splice(serialise(fg), kept) if kept is not None else None
+    if document is not None:
+        return document
+    for entry in view.entries:  # the splice did not fit: feedgen makes it all
+        fg.add_entry(entry_of(entry), order="append")
+    return serialise(fg)
+
+
+def serialise(fg: FeedGenerator) -> bytes:
+    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return data
+
+
+def head(view: FeedView) -> FeedGenerator:
+    """Everything in the document but its items."""
     fg = FeedGenerator()
     fg.register_extension(
         "syndicate_channel",
-        partial(FeedgenHook, {"dc": DC_NS, "media": MEDIA_NS}, partial(_channel_links, view)),
+        partial(FeedgenHook, CHANNEL_NAMESPACES, partial(_channel_links, view)),
         None,
         atom=False,
         rss=True,
@@ -120,26 +152,28 @@ def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = Tru
     if image:
         fg.image(url=image, title=view.title, link=view.html_url)
     fg.lastBuildDate(view.updated)
+    return fg
 
-    for entry in view.entries:
-        item = fg.add_entry(order="append")
-        item.title(entry.title)
-        item.link(href=entry.url)
-        item.guid(entry.id, permalink=False)
-        if entry.summary:
-            item.description(html.escape(entry.summary, quote=False))
-        if entry.content_html is not None:
-            item.content(entry.content_html)
-        if entry.categories:
-            item.category(
-                [{"term": c.term, "label": c.label, "scheme": c.scheme} for c in entry.categories]
-            )
-        if entry.enclosure is not None:
-            item.enclosure(entry.enclosure.url, 0, entry.enclosure.mime_type)
-        item.published(entry.published)
-        item.updated(entry.updated)
-        item.register_extension(
-            "syndicate_item", partial(FeedgenHook, {}, partial(_item_extras, entry)), atom=False
+
+def entry_of(entry: EntryView) -> FeedEntry:
+    """One item, filled in for feedgen."""
+    item = FeedEntry()
+    item.title(entry.title)
+    item.link(href=entry.url)
+    item.guid(entry.id, permalink=False)
+    if entry.summary:
+        item.description(html.escape(entry.summary, quote=False))
+    if entry.content_html is not None:
+        item.content(entry.content_html)
+    if entry.categories:
+        item.category(
+            [{"term": c.term, "label": c.label, "scheme": c.scheme} for c in entry.categories]
         )
-    data: bytes = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    return data
+    if entry.enclosure is not None:
+        item.enclosure(entry.enclosure.url, 0, entry.enclosure.mime_type)
+    item.published(entry.published)
+    item.updated(entry.updated)
+    item.register_extension(
+        "syndicate_item", partial(FeedgenHook, {}, partial(_item_extras, entry)), atom=False
+    )
+    return item
