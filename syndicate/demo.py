@@ -39,6 +39,7 @@ from string import Formatter
 
 from syndicate.config import Config
 from syndicate.store.core import Store
+from syndicate.store.inuse import open_elsewhere
 from syndicate.store.migrate import statements
 from syndicate.store.schema import RECOUNT
 from syndicate.text import slugify
@@ -1118,6 +1119,11 @@ def generate_demo(
         raise ValueError("naive datetime given as now; attach a time zone first")
     started = time.monotonic()
     path = Path(path)
+    if open_elsewhere(path):
+        raise DemoRefused(
+            f"{path} is open in another process (a running `syndicate serve`?); "
+            "stop it before replacing the store"
+        )
     if not replace:
         found = _count_articles(path)
         if found is None:

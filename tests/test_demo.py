@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import re
 import sqlite3
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -25,9 +27,11 @@ from syndicate.config import Config, SectionConfig, load_config
 from syndicate.demo import DemoRefused, DemoReport, generate_demo
 from syndicate.models import ArticleIn, Author, Tag, from_store_time
 from syndicate.store import SCHEMA_VERSION, Scope, Store
+from syndicate.store.inuse import open_elsewhere
 from syndicate.store.migrate import statements
 from syndicate.store.schema import RECOUNT
 from syndicate.text import slugify
+from tests.support import fill_store, run_cli, running_server, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 5, 20, 14, 30, tzinfo=UTC)
@@ -421,3 +425,34 @@ def test_naive_now_and_empty_demo_are_rejected(tmp_path: Path, config: Config):
     with pytest.raises(ValueError, match="at least one"):
         generate_demo(tmp_path / "s.db", config, articles=0, now=NOW)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_open_in_another_process_is_never_replaced(tmp_path: Path):
+    """`demo --replace` under a running server would pull its -wal and -shm away."""
+    config_path = write_config(tmp_path)
+    store = tmp_path / "store.db"
+    fill_store(store, 30)
+    with running_server(config_path, "--workers", "1", "--no-fetch") as root:
+        assert open_elsewhere(store)
+        refused = run_cli("--config", str(config_path), "demo", "--replace", "--articles", "5")
+        assert refused.returncode == 1
+        assert "is open in another process" in refused.stderr
+        assert "stop it before replacing the store" in refused.stderr
+        with Store.open(store, create=False) as opened:
+            assert opened.count("articles") == 30
+        with urllib.request.urlopen(f"{root}/feed.json", timeout=10) as reply:
+            assert len(json.load(reply)["items"]) == 30
+    assert not open_elsewhere(store)
+    replaced = run_cli("--config", str(config_path), "demo", "--replace", "--articles", "5")
+    assert replaced.returncode == 0, replaced.stderr
+    with Store.open(store, create=False) as opened:
+        assert opened.count("articles") == 5
+
+
+def test_open_elsewhere_is_false_for_a_closed_or_missing_store(tmp_path: Path):
+    assert not open_elsewhere(tmp_path / "missing.db")
+    store = tmp_path / "store.db"
+    fill_store(store, 3)
+    with Store.open(store, create=False) as opened:
+        opened.count("articles")
+    assert not open_elsewhere(store)
