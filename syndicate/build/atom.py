@@ -44,7 +44,7 @@ from syndicate.build.common import (
     add_media_content,
     prepare,
 )
-from syndicate.build.fragments import FRAGMENTS, Layout
+from syndicate.build.fragments import Layout, assemble
 from syndicate.build.spec import FeedSpec
 from syndicate.models import Article
 
@@ -97,14 +97,7 @@ LAYOUT = Layout(
 def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = True) -> bytes:
     """The Atom 1.0 document for ``articles`` (newest first), as UTF-8 bytes."""
     view = prepare(spec, articles, enclosures=enclosures)
-    fg = head(view)
-    kept = FRAGMENTS.entries(LAYOUT, view.entries, entry_of, FeedEntry.atom_entry)
-    document = LAYOUT.splice(serialise(fg), kept) if kept is not None else None
-    if document is not None:
-        return document
-    for entry in view.entries:  # the splice did not fit: feedgen makes it all
-        fg.add_entry(entry_of(entry), order="append")
-    return serialise(fg)
+    return assemble(LAYOUT, head(view), view.entries, entry_of, FeedEntry.atom_entry, serialise)
 
 
 def serialise(fg: FeedGenerator) -> bytes:

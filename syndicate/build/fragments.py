@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
 
@@ -140,3 +141,25 @@ class Fragments:
 
 #: The one store of kept entries, shared by the format modules.
 FRAGMENTS: Final = Fragments()
+
+
+def assemble(
+    layout: Layout,
+    fg: FeedGenerator,
+    views: Sequence[EntryView],
+    make: Callable[[EntryView], FeedEntry],
+    element: Callable[[FeedEntry], etree._Element],
+    serialise: Callable[[FeedGenerator], bytes],
+) -> bytes:
+    """The document: kept entries after feedgen's head ``fg``, or feedgen's whole build.
+
+    ``make`` fills a FeedEntry for a view, ``element`` is feedgen's
+    ``atom_entry`` or ``rss_entry``, ``serialise`` its ``atom_str`` or ``rss_str``.
+    """
+    kept = FRAGMENTS.entries(layout, views, make, element)
+    document = layout.splice(serialise(fg), kept) if kept is not None else None
+    if document is not None:
+        return document
+    for view in views:  # the splice did not fit: feedgen makes it all
+        fg.add_entry(make(view), order="append")
+    return serialise(fg)

@@ -48,7 +48,7 @@ from syndicate.build.common import (
     add_media_content,
     prepare,
 )
-from syndicate.build.fragments import FRAGMENTS, Layout
+from syndicate.build.fragments import Layout, assemble
 from syndicate.build.spec import FeedSpec
 from syndicate.models import Article
 
@@ -112,14 +112,7 @@ def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = Tru
     PDF per item would be noise; see the module notes).
     """
     view = prepare(spec, articles, enclosures=enclosures)
-    fg = head(view)
-    kept = FRAGMENTS.entries(LAYOUT, view.entries, entry_of, FeedEntry.rss_entry)
-    document = LAYOUT.splice(serialise(fg), kept) if kept is not None else None
-    if document is not None:
-        return document
-    for entry in view.entries:  # the splice did not fit: feedgen makes it all
-        fg.add_entry(entry_of(entry), order="append")
-    return serialise(fg)
+    return assemble(LAYOUT, head(view), view.entries, entry_of, FeedEntry.rss_entry, serialise)
 
 
 def serialise(fg: FeedGenerator) -> bytes:
