@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,3 +112,38 @@ def test_a_store_without_a_shm_file_is_checked_with_the_pragma(store_path: Path)
     finally:
         watching.close()
         conn.close()
+
+
+def _index_in_use_seen_from_another_process(store_path: Path) -> bool:
+    """Does another process see the WAL index as in use (SQLite's DMS byte locked)?"""
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+        "try:\n"
+        "    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)\n"
+        "    print('free')\n"
+        "except OSError:\n"
+        "    print('held')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, f"{store_path}-shm"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip() == "held"
+
+
+def test_watching_never_drops_the_locks_sqlite_holds(store_path: Path):
+    """Closing any descriptor of the -shm would drop them, and another process could
+    then reinitialise the index under this one's readers."""
+    with Store.open(store_path, create=False) as store:
+        assert store.count("articles") == 4
+        assert _index_in_use_seen_from_another_process(store_path)
+        for _ in range(3):
+            watching = ChangeWatcher(store_path)
+            assert watching.quiet()
+            watching.poll()
+            watching.close()
+        assert _index_in_use_seen_from_another_process(store_path)

@@ -19,7 +19,9 @@ every time.
 from __future__ import annotations
 
 import mmap
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -52,9 +54,8 @@ class ChangeWatcher:
         self.version = self._data_version()
 
     def close(self) -> None:
-        if self._shm is not None:
-            self._shm.close()
-            self._shm = None
+        # The mapping stays open: see _map_header.
+        self._shm = None
         self.conn.close()
 
     def _read_header(self) -> bytes:
@@ -141,10 +142,45 @@ UNION SELECT 'tag', t.slug FROM live
 """
 
 
+#: Mapped WAL-index headers by the -shm file's (device, inode), and every
+#: descriptor opened for them, kept for the life of the process: see _map_header.
+_MAPPED: dict[tuple[int, int], mmap.mmap] = {}
+_KEPT_OPEN: list[int] = []
+_MAPPED_LOCK = threading.Lock()
+
+
 def _map_header(path: Path) -> mmap.mmap | None:
-    """The store's -shm file mapped read-only, or None when there is none to map."""
+    """The store's -shm file mapped read-only, or None when there is none to map.
+
+    Neither the descriptor nor the mapping (which holds a descriptor of its
+    own) is ever closed. SQLite's connections in this process hold POSIX
+    locks on the -shm file (the "DMS" byte that tells other processes the
+    index is in use, and each reader's mark), and POSIX drops every lock a
+    process holds on a file when it closes *any* descriptor of that file. A
+    close here would let another process reinitialise the index under this
+    one's readers, which is how SQLite databases get corrupted ("How To
+    Corrupt An SQLite Database File", section 2.2). SQLite itself keeps such
+    descriptors open for the same reason. So each -shm file is opened once per
+    process, found again by its inode (os.stat opens nothing), and kept: one
+    descriptor pair per store a process watches.
+    """
+    shm = f"{path}-shm"
     try:
-        with open(f"{path}-shm", "rb") as shm:
-            return mmap.mmap(shm.fileno(), WAL_INDEX_HEADER, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # no file, or shorter than a header
+        found = os.stat(shm)
+    except OSError:  # no file: the store is not in WAL mode
         return None
+    key = (found.st_dev, found.st_ino)
+    with _MAPPED_LOCK:
+        if key in _MAPPED:
+            return _MAPPED[key]
+        try:
+            fd = os.open(shm, os.O_RDONLY)
+        except OSError:
+            return None
+        _KEPT_OPEN.append(fd)  # never closed, mapped or not
+        try:
+            mapped = mmap.mmap(fd, WAL_INDEX_HEADER, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # e.g. shorter than a header
+            return None
+        _MAPPED[key] = mapped
+        return mapped
