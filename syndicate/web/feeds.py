@@ -66,7 +66,7 @@ def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamRes
         cache.refresh()
         found = cache.by_path.get(request.raw_path)
         if found is not None:
-            return answer(request, found)
+            return answer(request, found, cache.responses)
         scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
         key = FeedKey(scope, request.match_info["fmt"], _page(request))
         found = cache.peek(key)
@@ -78,7 +78,7 @@ def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamRes
             except NotFound as exc:
                 cache.responses[404] += 1
                 raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
-        return answer(request, found)
+        return answer(request, found, cache.responses)
 
     return handle
 
@@ -119,7 +119,7 @@ async def index(request: web.Request) -> web.StreamResponse:
     fmt = "opml" if request.path.endswith(".opml") else "html"
     cache = request.app[CACHE]
     cache.refresh()
-    return answer(request, await cache.get(FeedKey(SITE, fmt)))
+    return answer(request, await cache.get(FeedKey(SITE, fmt)), cache.responses)
 
 
 __all__ = ["add_routes", "answer", "build_feed", "make_cache"]

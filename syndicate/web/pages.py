@@ -106,7 +106,7 @@ async def latest_news(request: web.Request) -> web.StreamResponse:
     fmt = "json" if request.path.endswith(".json") else "html"
     cache = request.app[CACHE]
     cache.refresh()
-    return answer(request, await cache.get(FeedKey(SIDEBAR, fmt)))
+    return answer(request, await cache.get(FeedKey(SIDEBAR, fmt)), cache.responses)
 
 
 def render_article(config: Config, article: Article, sidebar: str, now: datetime) -> str:

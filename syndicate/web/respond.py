@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 
 from aiohttp import web
 
 from syndicate.web.cache import CODINGS, Rendered
 from syndicate.web.conditional import choose_encoding, etag_matches, not_modified
-from syndicate.web.keys import CACHE
 
 
 @functools.lru_cache(maxsize=256)
@@ -17,14 +17,14 @@ def _choose(accept_encoding: str | None) -> str:
     return choose_encoding(accept_encoding, CODINGS)
 
 
-def answer(request: web.Request, rendered: Rendered) -> web.Response:
+def answer(request: web.Request, rendered: Rendered, counts: Counter[int]) -> web.Response:
     """Send a built document: 304, or the body in the best coding the client takes.
 
     The common cases are tried first and cheaply: no validator at all, or an
     If-None-Match that is one of the document's own tags, as sent back.
+    ``counts`` tallies the answers by status (the cache's, for /metrics).
     """
     asked = request.headers
-    counts = request.app[CACHE].responses
     if_none_match = asked.get("If-None-Match")
     if if_none_match is not None:
         fresh = if_none_match in rendered.matches or etag_matches(if_none_match, rendered.etag)
