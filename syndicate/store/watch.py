@@ -66,9 +66,10 @@ class ChangeWatcher:
 
     def quiet(self) -> bool:
         """True when nobody can have committed since the last check; runs no SQL."""
+        shm = self._shm
         return (
-            self._shm is not None
-            and self._shm[:WAL_INDEX_HEADER] == self._header
+            shm is not None
+            and shm[:WAL_INDEX_HEADER] == self._header
             and self.clock() < self._full_check_at
         )
 

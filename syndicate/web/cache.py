@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import brotli
+from multidict import CIMultiDict
 
 from syndicate.store import Scope
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
@@ -65,15 +66,18 @@ class Rendered:
             self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
         self.encoded["identity"] = self.body
         #: Response headers per coding (and "304"), made once on first use.
-        self.heads: dict[str, dict[str, str]] = {}
+        self.heads: dict[str, CIMultiDict[str]] = {}
         base = self.etag.strip('"')
         #: If-None-Match values that match as they stand, tried before the full parser.
         self.matches = frozenset(
             f'{weak}"{base}{suffix}"' for weak in ("", "W/") for suffix in ("", "-gzip", "-br")
         )
 
-    def head_for(self, coding: str) -> dict[str, str]:
+    def head_for(self, coding: str) -> CIMultiDict[str]:
         """Headers for a response in ``coding`` ("304" for Not Modified); aiohttp copies them.
+
+        A CIMultiDict, because that is what aiohttp makes of whatever it is
+        given: copying one costs less than building one from a dict.
 
         A 304 carries only what RFC 9110 (15.4.5) asks of it, the validator
         and the caching fields a 200 would have sent; anything more is bytes
@@ -81,15 +85,15 @@ class Rendered:
         """
         found = self.heads.get(coding)
         if found is None:
+            fields = dict(self.headers)
             if coding == "304":
-                found = {k: v for k, v in self.headers.items() if k in NOT_MODIFIED_FIELDS}
-                found["ETag"] = self.etag
+                fields = {k: v for k, v in fields.items() if k in NOT_MODIFIED_FIELDS}
+                fields["ETag"] = self.etag
             else:
-                found = dict(self.headers)
-                found["ETag"] = self.etag_for(coding)
+                fields["ETag"] = self.etag_for(coding)
                 if coding != "identity":
-                    found["Content-Encoding"] = coding
-            self.heads[coding] = found
+                    fields["Content-Encoding"] = coding
+            found = self.heads[coding] = CIMultiDict(fields)
         return found
 
     @property
@@ -155,6 +159,7 @@ class FeedCache:
         #: Fresh feeds by request path and query, so a hit hashes one str.
         self.by_path: dict[str, Rendered] = {}
         self.watcher = watcher
+        self._quiet = watcher.quiet  # bound once: refresh runs on every request
         self.build = build
         self.max_bytes = max_bytes
         self.clock = clock
@@ -182,7 +187,7 @@ class FeedCache:
         Called on every request: when nothing changed it costs a look at the
         store's shared WAL-index header and two clock readings.
         """
-        if self.watcher.quiet() and self.clock() < self.next_due:
+        if self._quiet() and self.clock() < self.next_due:
             return
         touched = self.watcher.poll()
         now = self.clock()

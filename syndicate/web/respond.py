@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from syndicate.web.cache import CODINGS, Rendered
 from syndicate.web.conditional import choose_encoding, etag_matches, not_modified
@@ -22,21 +22,22 @@ def answer(request: web.Request, rendered: Rendered, counts: Counter[int]) -> we
 
     The common cases are tried first and cheaply: no validator at all, or an
     If-None-Match that is one of the document's own tags, as sent back.
+    Header names are aiohttp's ``hdrs`` constants, already case-folded.
     ``counts`` tallies the answers by status (the cache's, for /metrics).
     """
     asked = request.headers
-    if_none_match = asked.get("If-None-Match")
+    if_none_match = asked.get(hdrs.IF_NONE_MATCH)
     if if_none_match is not None:
         fresh = if_none_match in rendered.matches or etag_matches(if_none_match, rendered.etag)
     else:
-        since = asked.get("If-Modified-Since")
+        since = asked.get(hdrs.IF_MODIFIED_SINCE)
         fresh = since is not None and not_modified(
             None, since, rendered.etag, rendered.last_modified
         )
     if fresh:
         counts[304] += 1
         return web.Response(status=304, headers=rendered.head_for("304"))
-    coding = _choose(asked.get("Accept-Encoding"))
+    coding = _choose(asked.get(hdrs.ACCEPT_ENCODING))
     counts[200] += 1
     # The cache compressed every coding when it built the document.
     return web.Response(body=rendered.body_for(coding), headers=rendered.head_for(coding))
