@@ -63,7 +63,8 @@ def _page(request: web.Request) -> int:
 def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         cache = request.app[CACHE]
-        cache.refresh()
+        if not cache.looked:
+            cache.refresh()
         found = cache.by_path.get(request.raw_path)
         if found is not None:
             return answer(request, found, cache.responses)
