@@ -1,7 +1,7 @@
 """Notice writes to the store by any process, for the feed cache.
 
-The server asks on every feed request, so asking must cost next to nothing
-when nothing changed. SQLite's own answer is ``PRAGMA data_version`` (it
+The server asks before answering (once per turn of its event loop), so
+asking must cost next to nothing when nothing changed. SQLite's own answer is ``PRAGMA data_version`` (it
 moves whenever another connection, in this process or any other, commits),
 but a statement costs a few microseconds, a tenth of a whole 304. So the
 watcher first looks at the WAL-index header that every connection to the
