@@ -10,9 +10,10 @@ the same number of workers. Every server is checked first: 200 with
 identical bytes, identical gzip bytes, 304 for its own ETag; then each mode
 (plain 200, gzip 200, 304) is loaded with wrk for several rounds, syndicate
 and bare back to back in every round (which goes first alternates), and the
-verdict is the median of the rounds' own syndicate/bare ratios. Before the load every feed listed in /feeds.opml is requested
-from every syndicate worker in all three formats and all three codings, and
-each worker's peak memory (VmHWM) is reported.
+verdict is the median of the rounds' own syndicate/bare ratios. Before the
+load every feed listed in /feeds.opml is requested from every syndicate
+worker in all three formats and all three codings, and each worker's peak
+memory (VmHWM) is reported.
 
 Needs `wrk` and `nginx` (apt-get install -y wrk nginx-light). Loopback only.
 """

@@ -1,19 +1,19 @@
 """Notice writes to the store by any process, for the feed cache.
 
 The server asks before answering (once per turn of its event loop), so
-asking must cost next to nothing when nothing changed. SQLite's own answer is ``PRAGMA data_version`` (it
-moves whenever another connection, in this process or any other, commits),
-but a statement costs a few microseconds, a tenth of a whole 304. So the
-watcher first looks at the WAL-index header that every connection to the
-store shares through the ``-shm`` file: SQLite rewrites it on every commit
-(its change counter, last frame and salts; see "WAL-mode File Format",
-sqlite.org/walformat.html, section 2.1), and processes running different
-SQLite versions rely on that layout, so it is stable. Reading 48 mapped bytes
-costs a slice and a comparison. Only when they differ, or once a second as
-a safety net, does the watcher run the pragma, and only when that moves
-does it read the feed_changes log, past the last sequence number it saw.
-Without a ``-shm`` file to map (a store not in WAL mode) it runs the pragma
-every time.
+asking must cost next to nothing when nothing changed. SQLite's own answer
+is ``PRAGMA data_version`` (it moves whenever another connection, in this
+process or any other, commits), but a statement costs a few microseconds, a
+tenth of a whole 304. So the watcher first looks at the WAL-index header
+that every connection to the store shares through the ``-shm`` file: SQLite
+rewrites it on every commit (its change counter, last frame and salts; see
+"WAL-mode File Format", sqlite.org/walformat.html, section 2.1), and
+processes running different SQLite versions rely on that layout, so it is
+stable. Reading 48 mapped bytes costs a slice and a comparison. Only when
+they differ, or once a second as a safety net, does the watcher run the
+pragma, and only when that moves does it read the feed_changes log, past the
+last sequence number it saw. Without a ``-shm`` file to map (a store not in
+WAL mode) it runs the pragma every time.
 """
 
 from __future__ import annotations
