@@ -104,9 +104,9 @@ END;
 #
 # feed_changes is an append-only log of which feeds a write touched, filled by
 # triggers so that writes by ANY process (the CMS writing SQL directly
-# included) are seen. A server notices that the file changed (PRAGMA
-# data_version), reads the log past the last sequence number it saw, and
-# rebuilds only those feeds.
+# included) are seen. A server notices that the file changed (the WAL-index
+# header moved, then PRAGMA data_version; see store/watch.py), reads the log
+# past the last sequence number it saw, and rebuilds only those feeds.
 #
 # feed_counts holds the number of published articles per feed, also kept by
 # triggers, so the "last page" link of a paged feed costs one row read instead

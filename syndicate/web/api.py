@@ -4,7 +4,7 @@ The handlers are thin on purpose. Validation is
 :func:`syndicate.records.parse_record`, the very function ``syndicate import``
 uses, so a record that imports also publishes and both report the same
 per-field reasons; storage is :class:`syndicate.store.Store`, whose write the
-feed cache notices on its next request (``PRAGMA data_version``), so a
+feed cache notices on its next request (the store's WAL-index header moves), so a
 publish is in the feeds at once without this module knowing about feeds.
 
 What is left here is HTTP: every request under ``/api/`` gets a JSON answer,
