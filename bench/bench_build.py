@@ -32,16 +32,12 @@ Targets (issue): a plain-bytes cold build <= 5 ms at 1M articles, and the
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import gc
 import gzip
-import os
-import platform
 import pstats
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -67,6 +63,8 @@ def source() -> Path:
 
 sys.path.insert(0, str(source()))
 
+from benchlib import machine, revision  # noqa: E402
+
 from syndicate.build.render import forget, render  # noqa: E402
 from syndicate.config import Config, load_config  # noqa: E402
 from syndicate.demo import generate_demo  # noqa: E402
@@ -81,30 +79,6 @@ GZIP_LEVELS = (1, 5, 6, 9)
 BROTLI_QUALITIES = (1, 4, 5, 6, 8, 11)
 TARGET_MS = 5.0
 TARGET_RATIO = 1.5
-
-
-def revision() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def samples(fn: Callable[[], object], reps: int, cpu: list[float] | None = None) -> list[float]:

@@ -11,8 +11,6 @@ size, which must stay one index walk however big the store grows.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import statistics
 import sys
@@ -24,22 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import machine  # noqa: E402
+
 from syndicate.config import load_config  # noqa: E402
 from syndicate.demo import generate_demo  # noqa: E402
 from syndicate.store import Scope, Store  # noqa: E402
-
-
-def machine() -> str:
-    """CPU model and core count, so figures from different boxes are not compared blindly."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def time_latest(store: Store, scope: Scope, now: datetime, limit: int, runs: int) -> str:

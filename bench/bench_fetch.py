@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+from benchlib import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -58,12 +60,6 @@ WORDS = [
     "rally",
     "wages",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def feed(i: int, rng: random.Random, now: datetime) -> bytes:

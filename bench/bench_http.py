@@ -25,7 +25,6 @@ import contextlib
 import gzip
 import http.client
 import os
-import platform
 import re
 import resource
 import shutil
@@ -47,6 +46,8 @@ from xml.etree import ElementTree as ET
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import free_port, machine, revision  # noqa: E402
+
 from syndicate.config import load_config  # noqa: E402
 from syndicate.demo import generate_demo  # noqa: E402
 
@@ -59,45 +60,6 @@ SERVERS = ("syndicate", "bare", "nginx")
 KINDS = ("site", "sections", "authors", "tags", "issues")
 
 # -- small helpers -------------------------------------------------------------
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory = "?"
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kb = int(Path("/proc/meminfo").read_text().split("\n")[0].split()[1])
-        memory = f"{kb / 1024 / 1024:.1f} GiB"
-    return (
-        f"{model}, {os.cpu_count()} cores, {memory} RAM, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def revision() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

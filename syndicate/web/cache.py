@@ -85,11 +85,11 @@ class Rendered:
         """
         found = self.heads.get(coding)
         if found is None:
-            fields = dict(self.headers)
             if coding == "304":
-                fields = {k: v for k, v in fields.items() if k in NOT_MODIFIED_FIELDS}
+                fields = {k: v for k, v in self.headers.items() if k in NOT_MODIFIED_FIELDS}
                 fields["ETag"] = self.etag
             else:
+                fields = dict(self.headers)
                 fields["ETag"] = self.etag_for(coding)
                 if coding != "identity":
                     fields["Content-Encoding"] = coding
@@ -161,7 +161,6 @@ class FeedCache:
         #: Fresh feeds by request path and query, so a hit hashes one str.
         self.by_path: dict[str, Rendered] = {}
         self.watcher = watcher
-        self._quiet = watcher.quiet  # bound once: refresh runs on every request
         self.build = build
         self.max_bytes = max_bytes
         self.clock = clock
@@ -201,7 +200,7 @@ class FeedCache:
             self.looked = True
         except RuntimeError:  # no running loop (called directly): look every time
             pass
-        if self._quiet() and self.clock() < self.next_due:
+        if self.watcher.quiet() and self.clock() < self.next_due:
             return
         touched = self.watcher.poll()
         now = self.clock()
