@@ -9,7 +9,7 @@ store query, the render and the hashing, i.e.
 called directly (no feed cache) many times. Two kinds are timed:
 
 * rebuild: the feed is not cached, but the entries of its articles are
-  (syndicate.build.fragments keeps each article's cleaned entry and its XML,
+  (syndicate.formats.fragments keeps each article's cleaned entry and its XML,
   since one article sits in a dozen feeds). This is what every change to the
   store costs, and what the targets are checked against.
 * from nothing: every kept entry is dropped first (``render.forget()``), as
@@ -65,7 +65,7 @@ sys.path.insert(0, str(source()))
 
 from benchlib import machine, revision  # noqa: E402
 
-from syndicate.build.render import forget, render  # noqa: E402
+from syndicate.formats.render import forget, render  # noqa: E402
 from syndicate.config import Config, load_config  # noqa: E402
 from syndicate.demo import generate_demo  # noqa: E402
 from syndicate.store import SITE, Scope, Store  # noqa: E402

@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 Status = Literal["published", "draft"]
+#: "sidebar" names the Latest News entries, which the cache also tracks.
+ScopeKind = Literal["site", "section", "author", "issue", "tag", "sidebar"]
 STATUSES: tuple[Status, ...] = ("published", "draft")
 
 #: How timestamps are spelled in the store: fixed width, so text order is time order.
@@ -99,3 +101,15 @@ class Article:
     tags: tuple[Tag, ...]
     image: Image | None
     status: Status
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which articles a feed holds: the whole site, or one section/author/issue/tag."""
+
+    kind: ScopeKind
+    key: str = ""
+
+
+SITE = Scope("site")
+SIDEBAR = Scope("sidebar")

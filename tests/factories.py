@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from syndicate.build.spec import FeedSpec, PageLinks
+from syndicate.formats.spec import FeedSpec, PageLinks
 from syndicate.models import Article, Author, Image, PrintIssue, Tag
 
 ROOT = "https://paper.example"

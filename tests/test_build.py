@@ -23,10 +23,10 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from syndicate.build import atom, jsonfeed, rss
-from syndicate.build.common import EPOCH, absolute_url, absolutize_html
-from syndicate.build.render import render
-from syndicate.build.spec import FORMATS, FeedFormat, FeedSpec, PageLinks, entry_id, permalink
+from syndicate.formats import atom, jsonfeed, rss
+from syndicate.formats.view import EPOCH, absolute_url, absolutize_html
+from syndicate.formats.render import render
+from syndicate.formats.spec import FORMATS, FeedFormat, FeedSpec, PageLinks, entry_id, permalink
 from syndicate.models import Article, Author, Image, PrintIssue, Tag
 from tests.factories import BODY, ROOT, T0, make_article, make_articles, make_spec
 

@@ -1,4 +1,7 @@
-"""The fetcher inside `syndicate serve`: one worker runs it on the configured interval.
+"""The fetcher's endless loop, as `syndicate serve` runs it in one worker.
+
+The web layer starts and stops it (syndicate.web.fetching); this module
+knows nothing of HTTP serving.
 
 Each source keeps its own schedule (politeness, backoff); this loop only
 wakes up often enough to notice when the next one is due, with jitter so a
@@ -8,22 +11,16 @@ fleet of servers does not hit shared hosts in step.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 
-from aiohttp import web
-
-from syndicate.fetch.runner import FetchRunner, parser_pool, stop_pool
+from syndicate.clock import Clock
+from syndicate.fetch.runner import FetchRunner, parser_pool
+from syndicate.live import LiveConfig
 from syndicate.store import Store
-from syndicate.web.keys import LIVE, STORE
-from syndicate.web.live import LiveConfig
 
 log = logging.getLogger("syndicate.fetch")
-
-FETCHER = web.AppKey("fetcher", asyncio.Task[None])
 
 
 class Pool:
@@ -33,13 +30,15 @@ class Pool:
         self.executor: Executor = parser_pool()
 
 
-async def fetch_forever(live: LiveConfig, store: Store, pool: Pool, rng: random.Random) -> None:
+async def fetch_forever(
+    live: LiveConfig, store: Store, pool: Pool, rng: random.Random, clock: Clock
+) -> None:
     await asyncio.sleep(rng.uniform(0.5, 2.0))  # let the server start answering first
     while True:
         config = live.config  # a reload takes effect from the next round
         tick = min(30.0, config.sidebar.refresh_interval / 4)
         try:
-            runner = FetchRunner(config, store, pool=pool.executor, rng=rng)
+            runner = FetchRunner(config, store, pool=pool.executor, rng=rng, clock=clock)
             reports = await runner.run()
             if runner.pool is not None:
                 pool.executor = runner.pool
@@ -53,19 +52,3 @@ async def fetch_forever(live: LiveConfig, store: Store, pool: Pool, rng: random.
         except Exception:  # the fetcher must never take the server down with it
             log.exception("fetch run failed; trying again on the next tick")
         await asyncio.sleep(tick * rng.uniform(0.8, 1.2))
-
-
-async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
-    """A cleanup context: start the loop with the app, cancel it on shutdown."""
-    pool = Pool()
-    task = asyncio.create_task(fetch_forever(app[LIVE], app[STORE], pool, random.Random()))
-    app[FETCHER] = task
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        # Stop the parser processes ourselves: the worker exits right after
-        # this, too soon for the pool's own thread to tell them to.
-        stop_pool(pool.executor)

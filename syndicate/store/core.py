@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -21,11 +20,15 @@ from typing import Any, Literal
 import sqlite_utils
 
 from syndicate.models import (
+    SIDEBAR,
+    SITE,
     Article,
     ArticleIn,
     Author,
     Image,
     PrintIssue,
+    Scope,
+    ScopeKind,
     Tag,
     from_store_time,
     to_store_time,
@@ -34,25 +37,12 @@ from syndicate.store.migrate import StoreVersionError, migrate, user_version
 from syndicate.store.schema import SCHEMA_VERSION
 from syndicate.text import encodable
 
-#: "sidebar" names the Latest News entries, which the cache also tracks.
-ScopeKind = Literal["site", "section", "author", "issue", "tag", "sidebar"]
 Outcome = Literal["created", "updated", "unchanged"]
 
 
 class StoreError(Exception):
     """The store file cannot be used (missing, unreadable, not SQLite, too new)."""
 
-
-@dataclass(frozen=True)
-class Scope:
-    """Which articles a feed holds: the whole site, or one section/author/issue/tag."""
-
-    kind: ScopeKind
-    key: str = ""
-
-
-SITE = Scope("site")
-SIDEBAR = Scope("sidebar")
 
 # Every scope is one index walk, newest first. {cmp} is "<=" for what is
 # live at :now and ">" for what is scheduled after it; {tail} orders and
@@ -546,6 +536,7 @@ def _write_links(
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SIDEBAR",
     "SITE",
     "Outcome",
     "Scope",

@@ -32,10 +32,10 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from syndicate.build.spec import FORMATS
 from syndicate.config import Config
 from syndicate.fetch.retrieve import Retriever
 from syndicate.fetch.runner import FetchRunner
+from syndicate.formats.spec import FORMATS
 from syndicate.humanize import relative_time
 from syndicate.store import SITE, Scope, Store
 from syndicate.store.accounts import Account, Accounts

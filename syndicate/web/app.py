@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from syndicate.config import Config
+from syndicate.live import LiveConfig
 from syndicate.store import Store
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
 from syndicate.web import admin, api, demofeeds, feeds, pages
 from syndicate.web.health import healthz, metrics
 from syndicate.web.keys import CACHE, LIVE, STORE
-from syndicate.web.live import LiveConfig, watch_ctx
+from syndicate.web.live import watch_ctx
 
 
 def make_app(
@@ -48,7 +49,7 @@ def make_app(
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(watch_ctx)
     if fetcher:
-        from syndicate.fetch.background import fetcher_ctx
+        from syndicate.web.fetching import fetcher_ctx
 
         app.cleanup_ctx.append(fetcher_ctx)
     app.router.add_get("/healthz", healthz)

@@ -12,15 +12,15 @@ from datetime import datetime
 
 from aiohttp import web
 
-from syndicate.build.render import render
 from syndicate.config import Config
+from syndicate.formats.render import render
+from syndicate.live import LiveConfig
 from syndicate.store import SIDEBAR, SITE, Scope, ScopeKind, Store
 from syndicate.store.watch import ChangeWatcher
 from syndicate.web.cache import FeedCache, FeedKey, NotFound, Rendered
 from syndicate.web.feedspecs import collect, parse_format
 from syndicate.web.index import build_index
 from syndicate.web.keys import CACHE
-from syndicate.web.live import LiveConfig
 from syndicate.web.pages import build_sidebar
 from syndicate.web.respond import answer
 

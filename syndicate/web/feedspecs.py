@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import get_args
 
 from syndicate import __version__
-from syndicate.build.spec import CONTENT_TYPES, FORMATS, FeedFormat, FeedSpec, PageLinks
 from syndicate.config import Config
+from syndicate.formats.spec import CONTENT_TYPES, FORMATS, FeedFormat, FeedSpec, PageLinks
 from syndicate.models import Article
 from syndicate.store import Scope, ScopeKind, Store
 from syndicate.web.cache import NotFound

@@ -11,8 +11,8 @@ from datetime import datetime
 from email.utils import format_datetime
 from xml.etree import ElementTree as ET
 
-from syndicate.build.spec import CONTENT_TYPES, FORMATS, FeedFormat
 from syndicate.config import Config
+from syndicate.formats.spec import CONTENT_TYPES, FORMATS, FeedFormat
 from syndicate.store import SITE, Scope, ScopeKind, Store
 from syndicate.text import xml_safe
 from syndicate.web.cache import Rendered

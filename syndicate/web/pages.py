@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 from markupsafe import Markup
 
-from syndicate.build.common import absolute_url, absolutize_html
 from syndicate.config import Config
+from syndicate.formats.view import absolute_url, absolutize_html
 from syndicate.humanize import age_notice, relative_time
 from syndicate.models import Article
 from syndicate.store import SIDEBAR, Store

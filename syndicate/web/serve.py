@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from syndicate.build.spec import FORMATS
 from syndicate.config import Config
+from syndicate.formats.spec import FORMATS
 from syndicate.store import Store
 from syndicate.web.app import make_app
 from syndicate.web.keys import LIVE

@@ -5,7 +5,7 @@ FeedEntry, builds its lxml elements and serialises them, about 50 us an entry
 and most of an Atom or RSS build. But an article sits in a dozen feeds (site,
 section, each author, each tag, its issue) and a change to one article leaves
 the other 49 entries of a feed as they were. So each entry's XML is kept,
-keyed by its cleaned :class:`~syndicate.build.common.EntryView` (which
+keyed by its cleaned :class:`~syndicate.formats.view.EntryView` (which
 differs whenever anything the entry shows differs), and a feed is feedgen's
 own document head with the kept entries put where feedgen puts them: at the
 end of ``<feed>`` in Atom, of ``<channel>`` in RSS.
@@ -32,7 +32,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from lxml import etree
 
-from syndicate.build.common import EntryView
+from syndicate.formats.view import EntryView
 
 #: Entries kept per format: a dozen feeds' worth of pages for every section,
 #: author and tag that is busy at once, at about 2 KB each.

@@ -30,8 +30,8 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from syndicate.build.common import EntryView, FeedView, prepare, rfc3339
-from syndicate.build.spec import FeedSpec
+from syndicate.formats.spec import FeedSpec
+from syndicate.formats.view import EntryView, FeedView, prepare, rfc3339
 from syndicate.models import Article
 
 VERSION: Final = "https://jsonfeed.org/version/1.1"

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final, Protocol
 
-from syndicate.build import atom, jsonfeed, rss
-from syndicate.build.common import forget_prepared
-from syndicate.build.fragments import FRAGMENTS
-from syndicate.build.spec import FeedFormat, FeedSpec
+from syndicate.formats import atom, jsonfeed, rss
+from syndicate.formats.fragments import FRAGMENTS
+from syndicate.formats.spec import FeedFormat, FeedSpec
+from syndicate.formats.view import forget_prepared
 from syndicate.models import Article
 
 
@@ -56,7 +56,7 @@ def forget() -> None:
     """Drop every entry kept between builds, so the next build starts from nothing.
 
     Builds remember each article's cleaned entry and its XML (see
-    syndicate.build.fragments); benchmarks call this to time a truly cold
+    syndicate.formats.fragments); benchmarks call this to time a truly cold
     build, and tests to compare a build from kept entries with one without.
     """
     forget_prepared()

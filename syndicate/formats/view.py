@@ -4,36 +4,30 @@ Every builder maps the same :class:`FeedView` onto its format, so a title is
 cleaned, a URL resolved and a date normalised the same way in RSS, Atom and
 JSON Feed, and there is one place to fix when a reader complains. Nothing here
 reads the clock, the store or the network: a view is a pure function of the
-:class:`~syndicate.build.spec.FeedSpec` and the articles.
+:class:`~syndicate.formats.spec.FeedSpec` and the articles.
 
 Specifications followed here (the format modules cite their own):
 
 * XML 1.0 (Fifth Edition) section 2.2 for the characters a document may hold;
   :func:`syndicate.text.xml_safe` is the one door, and every string a builder
   writes comes out of this module having passed through it.
-* RFC 3986 section 5 for resolving relative references (``urljoin``, with
-  fast paths that give the same results for the common shapes).
-* WHATWG HTML, "Tokenization" (attribute syntax) and the ``srcset`` parsing
-  algorithm, followed closely enough that :func:`absolutize_html` finds the
-  URL attributes browsers would, and never raises on broken markup.
 * RFC 3339 for the dates JSON Feed and Atom carry.
+* URLs are resolved by :mod:`syndicate.formats.urls` (RFC 3986 section 5).
 """
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
-from lxml import etree
-
-from syndicate.build.spec import FeedFormat, FeedSpec, PageLinks, entry_id, permalink
+from syndicate.formats.spec import FeedFormat, FeedSpec, PageLinks, entry_id, permalink
+from syndicate.formats.urls import absolute_url, absolutize_html
 from syndicate.models import Article
 from syndicate.text import collapse_whitespace, xml_safe
 
@@ -52,11 +46,6 @@ FEED_MEDIA_TYPES: Final[dict[FeedFormat, str]] = {
 }
 
 PDF_TYPE: Final = "application/pdf"
-ATOM_NS: Final = "http://www.w3.org/2005/Atom"
-#: Media RSS (https://www.rssboard.org/media-rss), for the lead image.
-MEDIA_NS: Final = "http://search.yahoo.com/mrss/"
-#: Dublin Core elements (https://www.dublincore.org/specifications/dublin-core/dces/).
-DC_NS: Final = "http://purl.org/dc/elements/1.1/"
 UNTITLED: Final = "Untitled"
 #: How much of the standfirst stands in for a missing headline.
 TITLE_FALLBACK_LENGTH: Final = 100
@@ -129,12 +118,6 @@ def newest_update(articles: Sequence[Article]) -> datetime:
 
 # --- URLs -------------------------------------------------------------------
 
-# ASCII whitespace, the only whitespace HTML and URLs trim or split on.
-_WS = "\t\n\f\r "
-# A URL that names its own scheme (http:, mailto:, data:, javascript:...) is
-# never touched: it is absolute already, or not ours to rewrite.
-_HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-
 
 def site_scheme(spec: FeedSpec) -> str:
     """The scheme protocol-relative URLs get: the site's own, else https."""
@@ -143,212 +126,6 @@ def site_scheme(spec: FeedSpec) -> str:
     except ValueError:
         scheme = ""
     return scheme or "https"
-
-
-class _Resolver:
-    """Resolves URL references against one base (RFC 3986 section 5.2).
-
-    ``urljoin`` is correct but slow (several microseconds a call), and a feed
-    resolves every link of every body. The shapes that make up nearly all of
-    them, root-relative paths (``/media/x.jpg``), in-page fragments
-    (``#note-1``) and plain relative paths (``photo.jpg``, ``notes/1``), are
-    resolved by concatenation when they hold no dot segments, which is
-    exactly what section 5.2's algorithm gives for them. Everything else
-    (``../x``, ``?page=2``, odd bases) goes to ``urljoin``.
-    """
-
-    __slots__ = ("_base", "_directory", "_origin", "_page", "_scheme")
-
-    def __init__(self, base: str, scheme: str) -> None:
-        self._base = base
-        self._scheme = scheme
-        self._origin: str | None = None
-        self._page: str | None = None
-        self._directory: str | None = None
-        try:
-            parts = urlsplit(base)
-        except ValueError:
-            return
-        if parts.scheme and parts.netloc:
-            self._origin = f"{parts.scheme}://{parts.netloc}"
-            self._page = base.split("#", 1)[0]
-            path = parts.path or "/"
-            self._directory = self._origin + path[: path.rfind("/") + 1]
-
-    def __call__(self, url: str) -> str:
-        ref = url.strip(_WS)
-        if not ref or _HAS_SCHEME.match(ref):
-            return url
-        if ref.startswith("//"):
-            return f"{self._scheme}:{ref}"
-        if self._origin is not None:
-            if ref[0] == "#":
-                return f"{self._page}{ref}"
-            path = ref.split("?", 1)[0].split("#", 1)[0]
-            if ref[0] not in "?." and "/." not in path and "\\" not in path:
-                return (self._origin if ref[0] == "/" else f"{self._directory}") + ref
-        try:
-            return urljoin(self._base, ref)
-        except ValueError:
-            return url
-
-
-def absolute_url(url: str, base: str, scheme: str = "https") -> str:
-    """Resolve one URL reference against ``base`` (RFC 3986 section 5).
-
-    Already-absolute URLs and any other scheme (mailto:, data:, javascript:)
-    come back unchanged; ``//host/path`` gets ``scheme`` so that readers which
-    show the entry outside a web page can still follow it. Empty references
-    and references ``urljoin`` cannot parse come back unchanged too: a feed
-    with one odd link is better than no feed.
-    """
-    return _Resolver(base, scheme)(url)
-
-
-# HTML tokenizer pieces (WHATWG HTML 13.2.5): only ASCII whitespace separates
-# attributes, an attribute name runs up to whitespace, "/", ">" or "=", and an
-# unquoted value up to whitespace or ">". An unterminated quoted value runs to
-# the end of the text, as in a browser.
-def _attribute_pattern(named: bool) -> str:
-    def group(name: str, body: str) -> str:
-        return f"(?P<{name}>{body})" if named else f"(?:{body})"
-
-    return (
-        group("lead", f"[{_WS}/]*+")
-        + group("name", f"[^{_WS}/>][^{_WS}/>=]*+")
-        + "(?:"
-        + group("eq", f"[{_WS}]*+=[{_WS}]*+")
-        + group("value", f"\"[^\"]*+\"?|'[^']*+'?|[^{_WS}>]*+")
-        + ")?"
-    )
-
-
-_ATTRIBUTE = re.compile(_attribute_pattern(named=True))
-_TAG_ATTRIBUTES = f"(?:{_attribute_pattern(named=False)})*+[{_WS}/]*+>?"
-# Text elements whose content is not markup: a "<img src>" inside a script or
-# a textarea is text, and is left alone.
-_RAW_TEXT = "script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext"
-# One "<" per alternative would make the engine try five alternatives at every
-# character of text; factoring it out (and keeping IGNORECASE to the element
-# names) makes the scan several times faster.
-_MARKUP = re.compile(
-    "<(?:"
-    "(?P<comment>!--(?:-?>|.*?(?:--!?>|\\Z)))"
-    "|(?P<bogus>(?:[!?]|/(?![A-Za-z]))[^>]*+>?)"
-    f"|(?P<end>/[A-Za-z][^{_WS}/>]*+{_TAG_ATTRIBUTES})"
-    f"|(?P<raw>(?i:{_RAW_TEXT}))(?=[{_WS}/>]|\\Z)(?P<rawattrs>{_TAG_ATTRIBUTES})"
-    f"(?P<rawtext>.*?)(?=(?i:</(?P=raw))(?:[{_WS}/>]|\\Z)|\\Z)"
-    f"|(?P<tag>[A-Za-z][^{_WS}/>]*+)(?P<attrs>{_TAG_ATTRIBUTES})"
-    ")",
-    re.DOTALL,
-)
-# Characters that would end or break an unquoted attribute value.
-_UNQUOTED_UNSAFE = re.compile(f"[{_WS}\"'=<>`]")
-#: Attributes whose value is one URL.
-_URL_ATTRIBUTES: Final = frozenset({"href", "src", "poster", "cite", "xlink:href"})
-# Cheap pre-check: a body with none of these has nothing to rewrite.
-_MAY_HAVE_URL = re.compile(r"href|src|poster|cite", re.IGNORECASE)
-
-
-def _reference_unsafe(value: str) -> str:
-    """Write characters :func:`xml_safe` would drop as HTML character references.
-
-    An attribute value is unescaped before it is resolved, so ``&#12;`` comes
-    out as a raw form feed, which XML 1.0 forbids; written back as ``&#12;``
-    it means the same to the HTML reader and is plain text to the XML one.
-    """
-    if xml_safe(value) == value:
-        return value
-    return "".join(c if xml_safe(c) else f"&#{ord(c)};" for c in value)
-
-
-def _resolve_srcset(value: str, resolve: Callable[[str], str]) -> str:
-    """Resolve every URL of a ``srcset`` and keep everything else as written.
-
-    Follows the shape of the HTML "parse a srcset attribute" algorithm:
-    candidates are separated by commas, a URL runs to the next whitespace
-    (trailing commas end it), and descriptors run to the next comma that is
-    not inside parentheses.
-    """
-    out: list[str] = []
-    pos, end = 0, len(value)
-    while pos < end:
-        start = pos
-        while pos < end and (value[pos] in _WS or value[pos] == ","):
-            pos += 1
-        out.append(value[start:pos])
-        if pos >= end:
-            break
-        start = pos
-        while pos < end and value[pos] not in _WS:
-            pos += 1
-        url = value[start:pos]
-        bare = url.rstrip(",")
-        out.append(resolve(bare) + url[len(bare) :])
-        if bare != url:
-            continue
-        start, depth = pos, 0
-        while pos < end and not (value[pos] == "," and depth == 0):
-            if value[pos] == "(":
-                depth += 1
-            elif value[pos] == ")":
-                depth = max(0, depth - 1)
-            pos += 1
-        out.append(value[start:pos])
-    return "".join(out)
-
-
-def absolutize_html(fragment: str, base: str, scheme: str = "https") -> str:
-    """Make every relative ``href``, ``src``, ``srcset``, ``poster`` and ``cite`` absolute.
-
-    Many feed readers ignore ``xml:base`` and show an article away from its
-    page, where ``<img src="/media/x.jpg">`` is a broken image; so the URLs are
-    resolved against the article's permalink before the body goes out.
-
-    Only those attribute values change. The fragment is not parsed into a tree
-    and written back (which would re-indent, re-quote and "fix" markup the
-    editors wrote on purpose); a tokenizer modelled on HTML's finds the tags,
-    skips comments and the text of script/style/textarea, and rewrites values
-    in place. Broken HTML (unclosed tags, stray quotes, unterminated comments)
-    never raises: at worst a URL inside the broken part is left as it was.
-    """
-    if not _MAY_HAVE_URL.search(fragment):
-        return fragment
-
-    resolve = _Resolver(base, scheme)
-
-    def rewrite_attribute(match: re.Match[str]) -> str:
-        raw = match["value"]
-        name = match["name"].lower()
-        if raw is None or (name not in _URL_ATTRIBUTES and name != "srcset"):
-            return match[0]
-        quote_char = raw[0] if raw[:1] in ("'", '"') else ""
-        closed = bool(quote_char) and len(raw) > 1 and raw.endswith(quote_char)
-        inner = raw[1 : len(raw) - closed] if quote_char else raw
-        value = html.unescape(inner)
-        new = _resolve_srcset(value, resolve) if name == "srcset" else resolve(value)
-        if new == value:
-            return match[0]
-        escaped = _reference_unsafe(new.replace("&", "&amp;"))
-        if not quote_char and _UNQUOTED_UNSAFE.search(escaped):
-            quote_char, closed = '"', True
-        if quote_char:
-            escaped = escaped.replace(quote_char, "&quot;" if quote_char == '"' else "&#39;")
-            escaped = quote_char + escaped + (quote_char if closed else "")
-        return f"{match['lead']}{match['name']}{match['eq']}{escaped}"
-
-    def rewrite_tag(match: re.Match[str]) -> str:
-        if match["tag"] is not None:
-            attrs = match["attrs"]
-            if not _MAY_HAVE_URL.search(attrs):
-                return match[0]
-            return f"<{match['tag']}{_ATTRIBUTE.sub(rewrite_attribute, attrs)}"
-        if match["raw"] is not None:
-            attrs = _ATTRIBUTE.sub(rewrite_attribute, match["rawattrs"])
-            return f"<{match['raw']}{attrs}{match['rawtext']}"
-        return match[0]
-
-    return _MARKUP.sub(rewrite_tag, fragment)
 
 
 # --- the view ---------------------------------------------------------------
@@ -622,50 +399,3 @@ def prepare(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = T
         alternates=tuple((fmt, clean_text(url)) for fmt, url in spec.alternates if clean_text(url)),
         entries=tuple(prepare_entry(spec, a, enclosures=enclosures) for a in articles),
     )
-
-
-# --- feedgen glue -------------------------------------------------------------
-
-
-class FeedgenHook:
-    """A feedgen extension that runs one function on the element it is handed.
-
-    feedgen's extension protocol (``extend_ns``, ``extend_rss``,
-    ``extend_atom``) is how its documents take elements feedgen does not know:
-    the RSS channel's paging and hub links, ``dc:creator`` and
-    ``media:content``. feedgen instantiates an extension class with no
-    arguments, so the builders register ``functools.partial(FeedgenHook,
-    namespaces, write)``. The namespaces of a feed-level hook are declared on
-    the root element, once, instead of on every item.
-    """
-
-    def __init__(
-        self,
-        namespaces: dict[str, str],
-        write: Callable[[etree._Element], None] | None = None,
-    ) -> None:
-        self._namespaces = namespaces
-        self._write = write
-
-    def extend_ns(self) -> dict[str, str]:
-        return dict(self._namespaces)
-
-    def extend_rss(self, element: etree._Element) -> etree._Element:
-        if self._write is not None:
-            self._write(element)
-        return element
-
-    def extend_atom(self, element: etree._Element) -> etree._Element:
-        return self.extend_rss(element)
-
-
-def add_media_content(parent: etree._Element, image: LeadImage) -> None:
-    """The lead image as Media RSS ``<media:content medium="image">``.
-
-    feedgen's own media extension has no ``media:description``, which is where
-    readers look for the caption, so this is written by hand.
-    """
-    content = etree.SubElement(parent, f"{{{MEDIA_NS}}}content", url=image.url, medium="image")
-    if image.description:
-        description = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain")
-        description.text = image.description

@@ -37,19 +37,10 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from syndicate.build.common import (
-    ATOM_NS,
-    DC_NS,
-    FEED_MEDIA_TYPES,
-    MEDIA_NS,
-    EntryView,
-    FeedgenHook,
-    FeedView,
-    add_media_content,
-    prepare,
-)
-from syndicate.build.fragments import Layout, assemble
-from syndicate.build.spec import FeedSpec
+from syndicate.formats.feedgen_glue import ATOM_NS, DC_NS, MEDIA_NS, FeedgenHook, add_media_content
+from syndicate.formats.fragments import Layout, assemble
+from syndicate.formats.spec import FeedSpec
+from syndicate.formats.view import FEED_MEDIA_TYPES, EntryView, FeedView, prepare
 from syndicate.models import Article
 
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
@@ -57,7 +48,7 @@ CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 #: Declared on <rss> by the channel hook; feedgen adds atom and content itself.
 CHANNEL_NAMESPACES = {"dc": DC_NS, "media": MEDIA_NS}
 
-#: Where items go in feedgen's RSS document (see syndicate.build.fragments).
+#: Where items go in feedgen's RSS document (see syndicate.formats.fragments).
 LAYOUT = Layout(
     name="rss",
     root=("rss", {"version": "2.0"}),

@@ -34,18 +34,10 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from syndicate.build.common import (
-    ATOM_NS,
-    FEED_MEDIA_TYPES,
-    MEDIA_NS,
-    EntryView,
-    FeedgenHook,
-    FeedView,
-    add_media_content,
-    prepare,
-)
-from syndicate.build.fragments import Layout, assemble
-from syndicate.build.spec import FeedSpec
+from syndicate.formats.feedgen_glue import ATOM_NS, MEDIA_NS, FeedgenHook, add_media_content
+from syndicate.formats.fragments import Layout, assemble
+from syndicate.formats.spec import FeedSpec
+from syndicate.formats.view import FEED_MEDIA_TYPES, EntryView, FeedView, prepare
 from syndicate.models import Article
 
 
@@ -83,7 +75,7 @@ def _entry_extras(entry: EntryView, links: list[dict[str, str]], element: etree.
         add_media_content(element, entry.image)
 
 
-#: Where entries go in feedgen's Atom document (see syndicate.build.fragments).
+#: Where entries go in feedgen's Atom document (see syndicate.formats.fragments).
 LAYOUT = Layout(
     name="atom",
     root=("feed", {"xmlns": ATOM_NS}),
