@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from lxml import html as lxml_html
 
+from syndicate.clock import ManualClock
 from syndicate.config import Config, parse_config
 from syndicate.store import Store
 from syndicate.store.accounts import Accounts
@@ -285,8 +286,7 @@ async def test_failed_logins_are_rate_limited_per_address(client: Any):
     assert "Too many failed logins" in await blocked.text()
     # The limit lifts when the window has passed.
     state = client.server.app[ADMIN]
-    later = time.time() + 301
-    state.clock = lambda: later
+    state.clock = ManualClock(time.time() + 301)
     assert (await login(client)).status == 303
 
 

@@ -24,9 +24,9 @@ import pytest
 from lxml import etree
 
 from syndicate.formats import atom, jsonfeed, rss
-from syndicate.formats.view import EPOCH, absolute_url, absolutize_html
 from syndicate.formats.render import render
 from syndicate.formats.spec import FORMATS, FeedFormat, FeedSpec, PageLinks, entry_id, permalink
+from syndicate.formats.view import EPOCH, absolute_url, absolutize_html
 from syndicate.models import Article, Author, Image, PrintIssue, Tag
 from tests.factories import BODY, ROOT, T0, make_article, make_articles, make_spec
 

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from syndicate.formats.view import absolute_url, absolutize_html
 from syndicate.formats.render import render
 from syndicate.formats.spec import FeedSpec, PageLinks, entry_id
+from syndicate.formats.view import absolute_url, absolutize_html
 from syndicate.models import Article, Author, Image, PrintIssue, Tag
 from tests.factories import make_spec
 from tests.test_build import NS, STRICT, check_atom, check_json, check_rss

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syndicate.formats import atom, rss
-from syndicate.formats.view import prepare
 from syndicate.formats.fragments import FRAGMENTS, Fragments
 from syndicate.formats.render import forget, render
 from syndicate.formats.spec import FeedSpec
+from syndicate.formats.view import prepare
 from syndicate.models import Article
 from tests.factories import make_article, make_spec
 from tests.test_build_properties import articles, specs

@@ -1,7 +1,7 @@
 """One entry point for every format: ``render(fmt, spec, articles) -> bytes``.
 
-The web layer and ``syndicate export`` call this and nothing else, so adding
-a format is one line here. Each format module cites its specification.
+The documents layer calls this and nothing else, so adding a format is one
+line here. Each format module cites its specification.
 """
 
 from __future__ import annotations

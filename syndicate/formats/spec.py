@@ -1,6 +1,6 @@
 """What a feed builder is given: everything except the articles and the clock.
 
-The web layer (and ``syndicate export``) turns a URL into a FeedSpec; the
+The documents layer (syndicate.documents.feeds) turns a feed's key into a FeedSpec; the
 builders turn ``(spec, articles)`` into bytes. Keeping every URL and setting
 in the spec is what lets the builders stay pure: same input, same bytes.
 """
@@ -10,14 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FeedFormat = Literal["rss", "atom", "json"]
-FORMATS: tuple[FeedFormat, ...] = ("atom", "rss", "json")
+from syndicate.catalog import CONTENT_TYPES, FORMATS, FeedFormat, article_id, permalink_path
 
-CONTENT_TYPES: dict[FeedFormat, str] = {
-    "rss": "application/rss+xml; charset=utf-8",
-    "atom": "application/atom+xml; charset=utf-8",
-    "json": "application/feed+json; charset=utf-8",
-}
+__all__ = ["CONTENT_TYPES", "FORMATS", "FeedFormat", "FeedSpec", "PageLinks", "entry_id"]
 
 
 @dataclass(frozen=True)
@@ -62,10 +57,11 @@ class FeedSpec:
     section_titles: tuple[tuple[str, str], ...] = ()
 
 
-def entry_id(spec: FeedSpec, article_id: int) -> str:
+def entry_id(spec: FeedSpec, number: int) -> str:
     """The permanent ID of an article, the same in every feed and format."""
-    return f"tag:{spec.tag_authority}:article:{article_id}"
+    return article_id(spec.tag_authority, number)
 
 
-def permalink(spec: FeedSpec, slug: str, article_id: int) -> str:
-    return spec.site_root + spec.article_path.format(slug=slug, id=article_id)
+def permalink(spec: FeedSpec, slug: str, number: int) -> str:
+    """The article's page (syndicate.catalog.permalink, from the spec's copy of the site)."""
+    return spec.site_root + permalink_path(spec.article_path, slug, number)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import quote, urlsplit
 
+from syndicate.catalog import KINDS, MEDIA_TYPES
 from syndicate.formats.spec import FeedFormat, FeedSpec, PageLinks, entry_id, permalink
 from syndicate.formats.urls import absolute_url, absolutize_html
 from syndicate.models import Article
@@ -39,11 +40,7 @@ from syndicate.text import collapse_whitespace, xml_safe
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: Media types without parameters, for link ``type`` attributes.
-FEED_MEDIA_TYPES: Final[dict[FeedFormat, str]] = {
-    "rss": "application/rss+xml",
-    "atom": "application/atom+xml",
-    "json": "application/feed+json",
-}
+FEED_MEDIA_TYPES: Final[dict[FeedFormat, str]] = MEDIA_TYPES
 
 PDF_TYPE: Final = "application/pdf"
 UNTITLED: Final = "Untitled"
@@ -228,7 +225,7 @@ def author_uri(spec: FeedSpec, slug: str) -> str | None:
     slug = clean_line(slug)
     if not slug:
         return None
-    return xml_safe(f"{spec.site_root}/authors/{quote(slug, safe='')}")
+    return xml_safe(f"{spec.site_root}/{KINDS['author'].folder}/{quote(slug, safe='')}")
 
 
 def bylines(spec: FeedSpec, article: Article) -> tuple[Person, ...]:
@@ -251,12 +248,16 @@ def categories(spec: FeedSpec, article: Article) -> tuple[Category, ...]:
     section = clean_line(article.section or "")
     if section:
         label = clean_line(dict(spec.section_titles).get(article.section or "", "")) or section
-        found.append(Category(section, label, xml_safe(f"{spec.site_root}/sections/")))
+        found.append(
+            Category(section, label, xml_safe(f"{spec.site_root}/{KINDS['section'].folder}/"))
+        )
     for tag in article.tags:
         term = clean_line(tag.slug)
         label = clean_line(tag.name) or term
         if term or label:
-            found.append(Category(term or label, label, xml_safe(f"{spec.site_root}/tags/")))
+            found.append(
+                Category(term or label, label, xml_safe(f"{spec.site_root}/{KINDS['tag'].folder}/"))
+            )
     return tuple(found)
 
 

@@ -22,13 +22,12 @@ import mmap
 import os
 import sqlite3
 import threading
-import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from syndicate.models import from_store_time, to_store_time
-from syndicate.store.core import SITE, Scope, connect
+from syndicate.clock import SYSTEM, Clock
+from syndicate.models import SITE, Scope, from_store_time, to_store_time
+from syndicate.store.core import connect
 
 #: poll()'s answer when every feed must be rebuilt.
 EVERYTHING: frozenset[Scope] = frozenset({Scope("site", "*")})
@@ -43,14 +42,15 @@ FULL_CHECK_EVERY = 1.0
 class ChangeWatcher:
     """Owns one read connection; use it from one thread (the event loop)."""
 
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, path: Path | str, *, clock: Clock = SYSTEM) -> None:
         self.conn: sqlite3.Connection = connect(path)
-        self.clock = clock
+        #: Only durations are measured (the safety net's second), so the monotonic clock.
+        self._monotonic = clock.monotonic
         self.seq = int(self.conn.execute("SELECT MAX(seq) FROM feed_changes").fetchone()[0] or 0)
         # The read above made sure the -shm file exists (in WAL mode).
         self._shm = _map_header(Path(path))
         self._header = self._read_header()
-        self._full_check_at = self.clock() + FULL_CHECK_EVERY
+        self._full_check_at = self._monotonic() + FULL_CHECK_EVERY
         self.version = self._data_version()
 
     def close(self) -> None:
@@ -70,7 +70,7 @@ class ChangeWatcher:
         return (
             shm is not None
             and shm[:WAL_INDEX_HEADER] == self._header
-            and self.clock() < self._full_check_at
+            and self._monotonic() < self._full_check_at
         )
 
     def changed(self) -> bool:
@@ -82,7 +82,7 @@ class ChangeWatcher:
             # the pragma now and makes the header differ next time (one
             # extra check, never a missed change).
             self._header = self._shm[:WAL_INDEX_HEADER]
-            self._full_check_at = self.clock() + FULL_CHECK_EVERY
+            self._full_check_at = self._monotonic() + FULL_CHECK_EVERY
         version = self._data_version()
         if version == self.version:
             return False

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,17 +31,18 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from syndicate.catalog import FORMAT_LABELS, FORMATS, feed_path, permalink
+from syndicate.clock import SYSTEM, Clock
 from syndicate.config import Config
 from syndicate.fetch.retrieve import Retriever
 from syndicate.fetch.runner import FetchRunner
-from syndicate.formats.spec import FORMATS
 from syndicate.humanize import relative_time
-from syndicate.store import SITE, Scope, Store
+from syndicate.models import SITE, Scope
+from syndicate.store import Store
 from syndicate.store.accounts import Account, Accounts
 from syndicate.store.sources import SourceRow, Sources
 from syndicate.web import auth
-from syndicate.web.feedspecs import feed_path
-from syndicate.web.keys import LIVE, STORE
+from syndicate.web.keys import CLOCK, LIVE, STORE
 from syndicate.web.templating import templates
 
 #: Articles shown in each section's preview.
@@ -50,7 +50,6 @@ PREVIEW_ITEMS = 5
 #: Password checks (scrypt, 32 MiB each) running at once per worker: bounds
 #: the memory and threads a flood of login attempts can take.
 CONCURRENT_CHECKS = 2
-FORMAT_LABELS = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 
 
 @dataclass
@@ -62,8 +61,8 @@ class AdminState:
     checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENT_CHECKS))
     #: One editor-triggered fetch at a time per worker; a double click waits.
     fetching: asyncio.Lock = field(default_factory=asyncio.Lock)
-    #: Seconds since the epoch; tests may replace it.
-    clock: Callable[[], float] = time.time
+    #: The app's clock; tests may replace it.
+    clock: Clock = SYSTEM
 
 
 ADMIN = web.AppKey("admin", AdminState)
@@ -71,7 +70,8 @@ ADMIN = web.AppKey("admin", AdminState)
 
 async def admin_ctx(app: web.Application) -> AsyncIterator[None]:
     """Read (or make) the session secret once at start, shared by all workers via the store."""
-    app[ADMIN] = AdminState(await asyncio.to_thread(Accounts(app[STORE]).secret, "session"))
+    secret = await asyncio.to_thread(Accounts(app[STORE]).secret, "session")
+    app[ADMIN] = AdminState(secret, clock=app[CLOCK])
     yield
 
 
@@ -183,7 +183,7 @@ def _gate(handler: Handler, *, login: bool = True) -> Callable[[web.Request], Aw
     async def checked(request: web.Request) -> web.StreamResponse:
         state = request.app[ADMIN]
         store = request.app[STORE]
-        moment = state.clock()
+        moment = state.clock.time()
         editors = tuple(await asyncio.to_thread(Accounts(store).editors))
         visit = Visit(
             request,
@@ -278,17 +278,17 @@ async def login_submit(visit: Visit) -> web.StreamResponse:
         return _bad_form(visit)
     name, password = _field(form, "name"), _field(form, "password")
     keys = auth.limit_keys(request.remote, name)
-    wait = state.limiter.retry_after(keys, state.clock())
+    wait = state.limiter.retry_after(keys, state.clock.time())
     if wait is not None:  # refused at once, without queueing for a password check
         return _too_many(visit, wait)
     async with state.checks:
         # Again: attempts that queued meanwhile may have used up the allowance.
-        wait = state.limiter.retry_after(keys, state.clock())
+        wait = state.limiter.retry_after(keys, state.clock.time())
         if wait is not None:
             return _too_many(visit, wait)
         # Counted as a failure before the check, so attempts running side by side
         # cannot together exceed the limit; a success wipes the count.
-        state.limiter.failed(keys, state.clock())
+        state.limiter.failed(keys, state.clock.time())
         ok = await asyncio.to_thread(Accounts(visit.store).check_login, name, password)
     account = next((a for a in visit.editors if a.name == name), None) if ok else None
     if account is None:
@@ -299,7 +299,7 @@ async def login_submit(visit: Visit) -> web.StreamResponse:
         )
     state.limiter.succeeded(keys)
     token = auth.issue_session(
-        state.secret, account.name, account.created_at.isoformat(), state.clock()
+        state.secret, account.name, account.created_at.isoformat(), state.clock.time()
     )
     response = redirect("/admin")
     _set_cookie(response, visit.config, auth.SESSION_COOKIE, token, "/admin", auth.SESSION_TTL)
@@ -353,11 +353,6 @@ def _feed_urls(config: Config, scope: Scope) -> list[dict[str, str]]:
     ]
 
 
-def _article_url(config: Config, slug: str, article_id: int) -> str:
-    path = config.site.article_path.replace("{slug}", slug).replace("{id}", str(article_id))
-    return config.site.root + path
-
-
 def sections_data(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
     """Each feed an editor looks after: the whole site, then every configured section."""
     scopes = [(SITE, "Whole site", "")] + [
@@ -375,7 +370,7 @@ def sections_data(config: Config, store: Store, now: datetime) -> list[dict[str,
                 "articles": [
                     {
                         "title": a.title,
-                        "url": _article_url(config, a.slug, a.id),
+                        "url": permalink(config.site, a.slug, a.id),
                         "when": _when(a.published, now),
                         "authors": [p.name for p in a.authors],
                         "standfirst": a.standfirst,

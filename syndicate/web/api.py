@@ -25,19 +25,20 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 
+from syndicate.catalog import permalink
 from syndicate.importer import dump_record
 from syndicate.models import Article, ArticleIn
 from syndicate.records import RecordError, parse_record
 from syndicate.store import Outcome, Store
 from syndicate.store.accounts import Accounts
-from syndicate.web.keys import LIVE, STORE
+from syndicate.web.keys import CLOCK, LIVE, STORE
 from syndicate.web.openapi import openapi_spec
 
 log = logging.getLogger("syndicate.api")
@@ -113,7 +114,7 @@ async def _authenticate(request: web.Request) -> str:
     owner = None
     if _TOKEN.fullmatch(token):
         accounts = Accounts(request.app[STORE])
-        owner = await asyncio.to_thread(accounts.token_owner, token, datetime.now(UTC))
+        owner = await asyncio.to_thread(accounts.token_owner, token, request.app[CLOCK].now())
     if owner is None:
         raise ApiError(
             401,
@@ -212,11 +213,11 @@ def article_json(article: Article, permalink: str) -> dict[str, object]:
 
 def _article_response(request: web.Request, article: Article, status: int = 200) -> web.Response:
     site = request.app[LIVE].config.site
-    permalink = site.root + site.article_path.format(slug=article.slug, id=article.id)
     headers = dict(_NO_STORE)
     if status == 201:
         headers["Location"] = f"/api/articles/{article.slug}"
-    return web.json_response(article_json(article, permalink), status=status, headers=headers)
+    link = permalink(site, article.slug, article.id)
+    return web.json_response(article_json(article, link), status=status, headers=headers)
 
 
 def _publish(store: Store, record: ArticleIn, now: datetime) -> tuple[Outcome, Article | None]:
@@ -252,7 +253,7 @@ async def put_article(request: web.Request) -> web.StreamResponse:
     sections = {s.slug for s in request.app[LIVE].config.sections}
     record = _validate(data, request.match_info["slug"], sections)
     outcome, stored = await asyncio.to_thread(
-        _publish, request.app[STORE], record, datetime.now(UTC)
+        _publish, request.app[STORE], record, request.app[CLOCK].now()
     )
     if stored is None:  # deleted by another process between the two statements
         raise ApiError(409, "the article was deleted while it was being saved; try again")

@@ -7,41 +7,79 @@ side by side (aiohttp's "no singletons" advice).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from aiohttp import web
 
+from syndicate.catalog import DocKey
+from syndicate.clock import SYSTEM, Clock
 from syndicate.config import Config
+from syndicate.documents.build import build_document
+from syndicate.documents.cache import DocumentCache
+from syndicate.documents.changes import ChangeDoor
+from syndicate.documents.rendered import Rendered
 from syndicate.live import LiveConfig
 from syndicate.store import Store
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
 from syndicate.web import admin, api, demofeeds, feeds, pages
 from syndicate.web.health import healthz, metrics
-from syndicate.web.keys import CACHE, LIVE, STORE
+from syndicate.web.keys import CACHE, CLOCK, DOOR, LIVE, STORE
 from syndicate.web.live import watch_ctx
 
 
+def make_cache(
+    live: LiveConfig, store: Store, watcher: ChangeWatcher, clock: Clock
+) -> DocumentCache:
+    """A cache whose builds always use the config in force at build time."""
+
+    def build(key: DocKey, now: datetime) -> Rendered:
+        return build_document(live.config, store, key, now)
+
+    return DocumentCache(watcher, build, clock=clock)
+
+
 def make_app(
-    config: Config, store: Store | None = None, *, fetcher: bool = False
+    config: Config,
+    store: Store | None = None,
+    *,
+    fetcher: bool = False,
+    leader: bool = False,
+    clock: Clock = SYSTEM,
 ) -> web.Application:
     """Build the app; it opens the configured store unless one is handed in.
 
-    With ``fetcher`` the app also runs the sidebar's fetcher in the background
-    (only one worker process should).
+    With ``fetcher`` the app also runs the sidebar's fetcher in the background;
+    with ``leader`` it runs the change door, which tells listeners what
+    changed. Only one worker process should do either (syndicate.web.serve
+    gives both to its first worker).
     """
     app = web.Application()
-    live = LiveConfig(config)
+    live = LiveConfig(config, clock)
     app[LIVE] = live
+    app[CLOCK] = clock
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         owned = store is None
         opened = store if store is not None else Store.open(config.store_path, create=False)
-        watcher = ChangeWatcher(opened.path)
+        watcher = ChangeWatcher(opened.path, clock=clock)
         app[STORE] = opened
-        cache = feeds.make_cache(live, opened, watcher)
+        cache = make_cache(live, opened, watcher, clock)
         live.listeners.append(lambda new: cache.invalidate(EVERYTHING))
         app[CACHE] = cache
+        door = ChangeDoor(live, opened, cache, clock=clock)
+        app[DOOR] = door
+        task: asyncio.Task[None] | None = None
+        if leader:
+            cache.listeners.append(door.touched)
+            task = asyncio.create_task(door.run())
         yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         watcher.close()
         if owned:
             opened.close()

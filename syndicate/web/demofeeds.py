@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
-from syndicate.web.keys import LIVE
+from syndicate.httpdate import format_http_date
+from syndicate.web.keys import CLOCK, LIVE
 
 _PLACEHOLDER = re.compile(r"\{\{now(?:([+-])(\d+)([mhd]))?:(rfc822|rfc3339)\}\}")
 _TYPES = {
@@ -38,7 +38,7 @@ def fill_dates(text: str, now: datetime) -> str:
             delta = timedelta(**{_UNITS[unit]: int(amount)})
             moment = now - delta if sign == "-" else now + delta
         if style == "rfc822":
-            return format_datetime(moment, usegmt=True)
+            return format_http_date(moment)
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     return _PLACEHOLDER.sub(one, text)
@@ -53,7 +53,7 @@ async def demo_feed(request: web.Request) -> web.StreamResponse:
     content_type = _TYPES.get(path.suffix)
     if content_type is None or not path.is_file():
         raise web.HTTPNotFound(text=f"Not found: no demo feed {name!r}\n")
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = request.app[CLOCK].now().replace(second=0, microsecond=0)
     body = fill_dates(path.read_text(encoding="utf-8"), now).encode("utf-8")
     etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
     headers = {"ETag": etag, "Cache-Control": "max-age=60"}

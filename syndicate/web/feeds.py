@@ -8,45 +8,17 @@ per request.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from aiohttp import web
 
-from syndicate.config import Config
-from syndicate.formats.render import render
-from syndicate.live import LiveConfig
-from syndicate.store import SIDEBAR, SITE, Scope, ScopeKind, Store
-from syndicate.store.watch import ChangeWatcher
-from syndicate.web.cache import FeedCache, FeedKey, NotFound, Rendered
-from syndicate.web.feedspecs import collect, parse_format
-from syndicate.web.index import build_index
+from syndicate.catalog import DIRECTORY_HTML, DIRECTORY_OPML, KINDS, feed_key
+from syndicate.documents.feeds import parse_format
+from syndicate.documents.rendered import NotFound
+from syndicate.models import SITE, Scope, ScopeKind
 from syndicate.web.keys import CACHE
-from syndicate.web.pages import build_sidebar
 from syndicate.web.respond import answer
 
 MAX_PAGE = 1_000_000
-
-
-def build_feed(config: Config, store: Store, key: FeedKey, now: datetime) -> Rendered:
-    """Query, render and describe one feed page (runs in a worker thread)."""
-    fmt = parse_format(key.fmt)
-    built = collect(config, store, key.scope, fmt, key.page, now)
-    # A print issue's PDF is the point of an issue feed; elsewhere it would be
-    # a large download attached to every article (podcast clients fetch them).
-    body = render(fmt, built.spec, built.articles, enclosures=key.scope.kind == "issue")
-    newest = max((a.updated for a in built.articles), default=None)
-    feeds = config.feeds
-    headers = {
-        "Content-Type": built.content_type,
-        "Cache-Control": f"public, max-age={feeds.max_age}, "
-        f"stale-while-revalidate={feeds.stale_while_revalidate}",
-        "Vary": "Accept-Encoding",
-        "X-Content-Type-Options": "nosniff",
-    }
-    rendered = Rendered(body, built.content_type, newest, headers)
-    if rendered.last_modified_http:
-        headers["Last-Modified"] = rendered.last_modified_http
-    return rendered
 
 
 def _page(request: web.Request) -> int:
@@ -69,7 +41,10 @@ def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamRes
         if found is not None:
             return answer(request, found, cache.responses)
         scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
-        key = FeedKey(scope, request.match_info["fmt"], _page(request))
+        try:
+            key = feed_key(scope, parse_format(request.match_info["fmt"]), _page(request))
+        except NotFound as exc:  # the route only matches known formats
+            raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
         found = cache.peek(key)
         if found is not None and found.expires is None and len(cache.by_path) < 4096:
             cache.by_path[request.raw_path] = found
@@ -88,39 +63,19 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/feeds", index)
     app.router.add_get("/feeds.opml", index)
     fmt = "{fmt:atom|rss|json}"
-    app.router.add_get(f"/feed.{fmt}", _handler("site"))
-    for kind, folder in (
-        ("section", "sections"),
-        ("author", "authors"),
-        ("issue", "issues"),
-        ("tag", "tags"),
-    ):
-        app.router.add_get(f"/{folder}/{{key}}/feed.{fmt}", _handler(kind))  # type: ignore[arg-type]
-
-
-INDEX_FORMATS = ("html", "opml")
-
-
-def make_cache(live: LiveConfig, store: Store, watcher: ChangeWatcher) -> FeedCache:
-    """A cache whose builds always use the config in force at build time."""
-
-    def build(key: FeedKey, now: datetime) -> Rendered:
-        config = live.config
-        if key.scope == SIDEBAR:
-            return build_sidebar(config, store, key.fmt, now)
-        if key.fmt in INDEX_FORMATS:
-            return build_index(config, store, key.fmt, now)
-        return build_feed(config, store, key, now)
-
-    return FeedCache(watcher, build)
+    for kind in KINDS.values():
+        if kind.folder:
+            app.router.add_get(f"/{kind.folder}/{{key}}/feed.{fmt}", _handler(kind.kind))
+        else:
+            app.router.add_get(f"/feed.{fmt}", _handler(kind.kind))
 
 
 async def index(request: web.Request) -> web.StreamResponse:
     """/feeds and /feeds.opml: every feed, for people and for feed readers."""
-    fmt = "opml" if request.path.endswith(".opml") else "html"
+    key = DIRECTORY_OPML if request.path.endswith(".opml") else DIRECTORY_HTML
     cache = request.app[CACHE]
     cache.refresh()
-    return answer(request, await cache.get(FeedKey(SITE, fmt)), cache.responses)
+    return answer(request, await cache.get(key), cache.responses)
 
 
-__all__ = ["add_routes", "answer", "build_feed", "make_cache"]
+__all__ = ["add_routes", "answer"]

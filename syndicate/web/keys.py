@@ -5,13 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from syndicate.clock import Clock
+from syndicate.documents.cache import DocumentCache
+from syndicate.documents.changes import ChangeDoor
 from syndicate.store import Store
-from syndicate.web.cache import FeedCache
 
 STORE = web.AppKey("store", Store)
-CACHE = web.AppKey("cache", FeedCache)
+CACHE = web.AppKey("cache", DocumentCache)
 CLOCK = web.AppKey("clock", Clock)
+DOOR = web.AppKey("door", ChangeDoor)
 
-from syndicate.web.live import LIVE, LiveConfig  # noqa: E402  (re-exported)
+from syndicate.live import LiveConfig  # noqa: E402  (re-exported)
+from syndicate.web.live import LIVE  # noqa: E402
 
-__all__ = ["CACHE", "CLOCK", "LIVE", "STORE", "LiveConfig"]
+__all__ = ["CACHE", "CLOCK", "DOOR", "LIVE", "STORE", "LiveConfig"]

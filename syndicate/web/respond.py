@@ -7,7 +7,7 @@ from collections import Counter
 
 from aiohttp import hdrs, web
 
-from syndicate.web.cache import CODINGS, Rendered
+from syndicate.documents.rendered import CODINGS, Rendered
 from syndicate.web.conditional import choose_encoding, etag_matches, not_modified
 
 

@@ -19,8 +19,16 @@ from collections.abc import Sequence
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from syndicate.catalog import (
+    DIRECTORY_HTML,
+    DIRECTORY_OPML,
+    FORMATS,
+    SIDEBAR_HTML,
+    document_path,
+    feed_path,
+)
 from syndicate.config import Config
-from syndicate.formats.spec import FORMATS
+from syndicate.models import SITE, Scope
 from syndicate.store import Store
 from syndicate.web.app import make_app
 from syndicate.web.keys import LIVE
@@ -28,9 +36,10 @@ from syndicate.web.keys import LIVE
 
 def startup_urls(config: Config, root: str) -> list[str]:
     """The URLs worth printing at start-up, so an editor can click them."""
-    urls = [f"{root}/feed.{fmt}" for fmt in FORMATS]
-    urls += [f"{root}/sections/{s.slug}/feed.atom" for s in config.sections]
-    urls += [f"{root}/feeds", f"{root}/feeds.opml", f"{root}/latest-news", f"{root}/admin"]
+    urls = [root + feed_path(SITE, fmt) for fmt in FORMATS]
+    urls += [root + feed_path(Scope("section", s.slug), "atom") for s in config.sections]
+    urls += [root + document_path(k) for k in (DIRECTORY_HTML, DIRECTORY_OPML, SIDEBAR_HTML)]
+    urls += [f"{root}/admin"]
     urls += [f"{root}/healthz"]
     return urls
 
@@ -47,9 +56,9 @@ def _listen(host: str, port: int, *, listen: bool) -> socket.socket:
     return sock
 
 
-async def _serve_worker(config: Config, sock: socket.socket, fetcher: bool) -> None:
+async def _serve_worker(config: Config, sock: socket.socket, leader: bool, fetcher: bool) -> None:
     store = Store.open(config.store_path, create=False)
-    app = make_app(config, store, fetcher=fetcher)
+    app = make_app(config, store, fetcher=fetcher, leader=leader)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, sock).start()
@@ -84,10 +93,10 @@ def _tame_malloc() -> None:
         pass
 
 
-def _worker(config: Config, host: str, port: int, fetcher: bool) -> None:
+def _worker(config: Config, host: str, port: int, leader: bool, fetcher: bool) -> None:
     _tame_malloc()
     sock = _listen(host, port, listen=True)
-    asyncio.run(_serve_worker(config, sock, fetcher))
+    asyncio.run(_serve_worker(config, sock, leader, fetcher))
 
 
 def run_server(
@@ -100,7 +109,10 @@ def run_server(
 ) -> None:
     """Serve until SIGINT or SIGTERM, with ``workers`` processes (0: one per core).
 
-    The first worker also runs the sidebar's fetcher unless ``fetch`` is off.
+    The first worker is the leader: it runs the change door, so whatever
+    acts on a change (push, purge) acts once however many workers serve, and
+    the sidebar's fetcher unless ``fetch`` is off. The supervisor picks it
+    when it forks, so exactly one process ever holds the role.
     """
     host = host or config.server.host
     port = config.server.port if port is None else port
@@ -119,7 +131,7 @@ def run_server(
     for url in startup_urls(config, root):
         print(f"  {url}", flush=True)
     if count == 1:
-        _worker(config, host, port, fetch)
+        _worker(config, host, port, True, fetch)
         return
     _supervise(config, host, port, count, fetch)
 
@@ -135,7 +147,7 @@ def _supervise(config: Config, host: str, port: int, count: int, fetch: bool) ->
                 # Until the worker's own handler is in place, a reload signal
                 # must not kill it (SIGHUP's default action).
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)
-                _worker(config, host, port, fetch and index == 0)
+                _worker(config, host, port, index == 0, fetch and index == 0)
             except BaseException as exc:  # a worker must never fall back into the parent loop
                 print(f"syndicate worker: {exc}", file=sys.stderr, flush=True)
                 code = 1

@@ -1,11 +1,8 @@
-"""From a feed's address to a FeedSpec and its articles: the one place that knows the URL scheme.
+"""One feed page, from its key to its bytes: what to ask the store, what to tell the builder.
 
-/feed.{atom,rss,json}                     the whole site
-/sections/{slug}/feed.{atom,rss,json}     one configured section
-/authors/{slug}/feed.{atom,rss,json}      every byline of one author
-/issues/{number}/feed.{atom,rss,json}     one print issue (its PDF as enclosure)
-/tags/{slug}/feed.{atom,rss,json}         one tag
-?page=N                                   older pages (RFC 5005 paged feeds)
+The catalog says where a feed lives; this module says what it holds (its
+title, subtitle and paging links, RFC 5005 section 3) and hands the articles
+to the pure builders of :mod:`syndicate.formats`.
 """
 
 from __future__ import annotations
@@ -13,35 +10,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import get_args
 
 from syndicate import __version__
+from syndicate.catalog import (
+    CONTENT_TYPES,
+    FORMATS,
+    KINDS,
+    DocKey,
+    FeedFormat,
+    feed_id,
+    feed_path,
+    html_path,
+    is_format,
+)
 from syndicate.config import Config
-from syndicate.formats.spec import CONTENT_TYPES, FORMATS, FeedFormat, FeedSpec, PageLinks
-from syndicate.models import Article
-from syndicate.store import Scope, ScopeKind, Store
-from syndicate.web.cache import NotFound
+from syndicate.documents.headers import cache_headers
+from syndicate.documents.rendered import NotFound, Rendered
+from syndicate.formats.render import render
+from syndicate.formats.spec import FeedSpec, PageLinks
+from syndicate.models import Article, Scope
+from syndicate.store import Store
 
-#: URL folder of each scope kind.
-FOLDERS: dict[ScopeKind, str] = {
-    "section": "sections",
-    "author": "authors",
-    "issue": "issues",
-    "tag": "tags",
-}
-EXTENSIONS: dict[FeedFormat, str] = {"atom": "atom", "rss": "rss", "json": "json"}
 GENERATOR_URI = "https://pypi.org/project/syndicate/"
-
-
-def feed_path(scope: Scope, fmt: FeedFormat, page: int = 1) -> str:
-    """The path of a feed page; page 1 has no query, so it has one URL only."""
-    base = "/feed" if scope.kind == "site" else f"/{FOLDERS[scope.kind]}/{scope.key}/feed"
-    return f"{base}.{EXTENSIONS[fmt]}" + (f"?page={page}" if page > 1 else "")
-
-
-def html_path(scope: Scope) -> str:
-    """The publication's own page for a scope, which feeds link to as 'alternate'."""
-    return "/" if scope.kind == "site" else f"/{FOLDERS[scope.kind]}/{scope.key}"
 
 
 @dataclass(frozen=True)
@@ -99,9 +89,8 @@ def make_spec(
         previous=url(page - 1) if page > 1 else None,
         next=url(page + 1) if page < last else None,
     )
-    feed_key = "site" if scope.kind == "site" else f"{scope.kind}:{scope.key}"
     return FeedSpec(
-        id=f"tag:{site.tag_authority}:feed:{feed_key}",
+        id=feed_id(site.tag_authority, scope),
         title=info.title,
         subtitle=info.subtitle,
         self_url=url(page),
@@ -124,13 +113,15 @@ def make_spec(
 
 
 def parse_format(name: str) -> FeedFormat:
-    if name not in get_args(FeedFormat):
+    if not is_format(name):
         raise NotFound(f"no feed format {name!r}")
     return name  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
-class BuiltFeed:
+class FeedPage:
+    """Everything a builder needs for one feed page, read from the store in one go."""
+
     spec: FeedSpec
     articles: list[Article]
     content_type: str
@@ -138,8 +129,7 @@ class BuiltFeed:
 
 def collect(
     config: Config, store: Store, scope: Scope, fmt: FeedFormat, page: int, now: datetime
-) -> BuiltFeed:
-    """Everything a builder needs for one feed page, read from the store in one go."""
+) -> FeedPage:
     info = describe(config, store, scope)
     per_page = config.feeds.items
     last = page_count(store.count_visible(scope, now), per_page)
@@ -147,4 +137,20 @@ def collect(
         raise NotFound(f"page {page} is past the last page ({last})")
     articles = store.latest(scope, now, per_page, (page - 1) * per_page)
     spec = make_spec(config, scope, fmt, page, last, info)
-    return BuiltFeed(spec, articles, CONTENT_TYPES[fmt])
+    return FeedPage(spec, articles, CONTENT_TYPES[fmt])
+
+
+def build_feed(config: Config, store: Store, key: DocKey, now: datetime) -> Rendered:
+    """Query, render and describe one feed page (runs in a worker thread)."""
+    fmt = parse_format(key.fmt)
+    built = collect(config, store, key.scope, fmt, key.page, now)
+    body = render(fmt, built.spec, built.articles, enclosures=KINDS[key.scope.kind].enclosures)
+    newest = max((a.updated for a in built.articles), default=None)
+    feeds = config.feeds
+    headers = cache_headers(
+        built.content_type,
+        max_age=feeds.max_age,
+        stale_while_revalidate=feeds.stale_while_revalidate,
+        last_modified=newest,
+    )
+    return Rendered(body, built.content_type, newest, headers)

@@ -1,0 +1,172 @@
+"""What the site publishes: the kinds of feed, the documents, and where each one lives.
+
+One table (:data:`KINDS`) says, for every kind of feed, its URL folder, how
+people call it, where it is listed on /feeds and whether the print issue's
+PDF rides along as an enclosure. Everything that names a public URL asks
+here: the feed paths and their pages, the pages the feeds link to, the
+document keys the cache and the change door speak in, and the one
+:func:`permalink`. Adding a kind of feed (the digest will) is one row here
+plus its query in the store.
+
+The URL scheme (README, "The URLs")::
+
+    /feed.{atom,rss,json}                     the whole site
+    /sections/{slug}/feed.{atom,rss,json}     one configured section
+    /authors/{slug}/feed.{atom,rss,json}      every byline of one author
+    /issues/{number}/feed.{atom,rss,json}     one print issue (its PDF as enclosure)
+    /tags/{slug}/feed.{atom,rss,json}         one tag
+    ?page=N                                   older pages (RFC 5005 section 3, paged feeds)
+    /feeds, /feeds.opml                       every feed, for people and for readers
+    /latest-news, /latest-news.json           the Latest News sidebar
+
+Page 1 of a feed has exactly one URL (no ``?page=1``), so a document has one
+address and its ``rel="self"`` link is that address.
+
+Pure: no store, no HTTP, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from syndicate.config import SiteConfig
+from syndicate.models import SIDEBAR, SITE, Scope, ScopeKind
+
+FeedFormat = Literal["rss", "atom", "json"]
+#: Every feed format, in the order they are offered.
+FORMATS: Final[tuple[FeedFormat, ...]] = ("atom", "rss", "json")
+EXTENSIONS: Final[dict[FeedFormat, str]] = {"atom": "atom", "rss": "rss", "json": "json"}
+CONTENT_TYPES: Final[dict[FeedFormat, str]] = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+#: Media types without parameters, for link ``type`` attributes.
+MEDIA_TYPES: Final[dict[FeedFormat, str]] = {
+    fmt: CONTENT_TYPES[fmt].split(";")[0] for fmt in FORMATS
+}
+#: How people call each format.
+FORMAT_LABELS: Final[dict[FeedFormat, str]] = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+
+
+@dataclass(frozen=True)
+class FeedKind:
+    """One row of the table: a kind of feed and everything that follows from it."""
+
+    kind: ScopeKind
+    #: URL folder of its feeds ("" for the site's, which live at the root).
+    folder: str
+    #: Where /feeds and /feeds.opml list its feeds: the group's id and heading.
+    group: str
+    group_title: str
+    #: Whether the print issue's PDF is an enclosure in these feeds. It is the
+    #: point of an issue feed; elsewhere it would be a large download attached
+    #: to every article (podcast clients fetch enclosures on their own).
+    enclosures: bool = False
+
+
+#: The feed kinds, in the order /feeds lists them.
+KINDS: Final[dict[ScopeKind, FeedKind]] = {
+    row.kind: row
+    for row in (
+        FeedKind("site", "", "site", "The whole site"),
+        FeedKind("section", "sections", "sections", "Sections"),
+        FeedKind("author", "authors", "authors", "Authors"),
+        FeedKind("tag", "tags", "tags", "Tags"),
+        FeedKind("issue", "issues", "issues", "Print issues", enclosures=True),
+    )
+}
+#: The kinds whose feeds live in a folder (/{folder}/{key}/feed.*).
+FOLDER_KINDS: Final[tuple[FeedKind, ...]] = tuple(k for k in KINDS.values() if k.folder)
+
+
+def feed_path(scope: Scope, fmt: FeedFormat, page: int = 1) -> str:
+    """The path of a feed page; page 1 has no query, so it has one URL only."""
+    folder = KINDS[scope.kind].folder
+    base = f"/{folder}/{scope.key}/feed" if folder else "/feed"
+    return f"{base}.{EXTENSIONS[fmt]}" + (f"?page={page}" if page > 1 else "")
+
+
+def html_path(scope: Scope) -> str:
+    """The publication's own page for a scope, which feeds link to as 'alternate'."""
+    folder = KINDS[scope.kind].folder
+    return f"/{folder}/{scope.key}" if folder else "/"
+
+
+def feed_id(tag_authority: str, scope: Scope) -> str:
+    """A feed's permanent ID (a tag: URI, RFC 4151): the same on every page and format."""
+    name = "site" if scope.kind == "site" else f"{scope.kind}:{scope.key}"
+    return f"tag:{tag_authority}:feed:{name}"
+
+
+def article_id(tag_authority: str, number: int) -> str:
+    """An article's permanent ID: the same in every feed and format, whatever its slug."""
+    return f"tag:{tag_authority}:article:{number}"
+
+
+def permalink_path(article_path: str, slug: str, number: int) -> str:
+    """``site.article_path`` filled in; never raises, whatever the template holds."""
+    return article_path.replace("{slug}", slug).replace("{id}", str(number))
+
+
+def permalink(site: SiteConfig, slug: str, number: int) -> str:
+    """The absolute URL of an article's page: the one spelling every caller uses."""
+    return site.root + permalink_path(site.article_path, slug, number)
+
+
+# -- documents -------------------------------------------------------------------
+
+#: What kind of document a key names.
+DocKind = Literal["feed", "directory", "sidebar"]
+
+
+@dataclass(frozen=True, slots=True)
+class DocKey:
+    """One cached document: a feed page in one format, the directory, or the sidebar.
+
+    ``scope`` is what the document is built from, so a change to a scope
+    drops exactly its documents: a feed's own scope, the whole site for the
+    directory (every article write touches the site), the sidebar's entries
+    for the sidebar.
+    """
+
+    doc: DocKind
+    fmt: str
+    scope: Scope = SITE
+    page: int = 1
+
+
+def feed_key(scope: Scope, fmt: FeedFormat, page: int = 1) -> DocKey:
+    return DocKey("feed", fmt, scope, page)
+
+
+DIRECTORY_HTML: Final = DocKey("directory", "html")
+DIRECTORY_OPML: Final = DocKey("directory", "opml")
+SIDEBAR_HTML: Final = DocKey("sidebar", "html", SIDEBAR)
+SIDEBAR_JSON: Final = DocKey("sidebar", "json", SIDEBAR)
+#: The documents that are not feeds.
+SINGLETONS: Final = (DIRECTORY_HTML, DIRECTORY_OPML, SIDEBAR_HTML, SIDEBAR_JSON)
+
+_SINGLETON_PATHS: Final[dict[DocKey, str]] = {
+    DIRECTORY_HTML: "/feeds",
+    DIRECTORY_OPML: "/feeds.opml",
+    SIDEBAR_HTML: "/latest-news",
+    SIDEBAR_JSON: "/latest-news.json",
+}
+
+
+def document_path(key: DocKey) -> str:
+    """The public path (and query) of a document."""
+    if key.doc == "feed":
+        return feed_path(key.scope, key.fmt, key.page)  # type: ignore[arg-type]
+    return _SINGLETON_PATHS[key]
+
+
+def head_keys(scope: Scope) -> tuple[DocKey, ...]:
+    """The first page of a scope's feed in every format: what subscribers poll."""
+    return tuple(feed_key(scope, fmt) for fmt in FORMATS)
+
+
+def is_format(name: str) -> bool:
+    return name in EXTENSIONS

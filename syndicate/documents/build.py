@@ -1,0 +1,39 @@
+"""``build_document``: every cached document, from its key, with no web server.
+
+The feed cache, the change door and (later) ``syndicate export`` and the
+digest all build through this one function, so a document has one set of
+bytes, one ETag and one set of headers whoever asks for it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from syndicate.catalog import DocKey
+from syndicate.config import Config
+from syndicate.documents.directory import build_directory
+from syndicate.documents.feeds import build_feed
+from syndicate.documents.rendered import Rendered
+from syndicate.documents.sidebar import build_sidebar
+from syndicate.store import Store
+
+
+def build_document(
+    config: Config, store: Store, key: DocKey, now: datetime, *, compressed: bool = True
+) -> Rendered:
+    """The document ``key`` names as of ``now``, compressed in every coding served.
+
+    ``compressed=False`` skips the gzip and brotli forms, for callers that
+    only want the bytes or the ETag (the change door).
+
+    Raises :class:`~syndicate.documents.rendered.NotFound` for a feed that
+    does not exist (an unknown section, author, tag or issue, a page past
+    the last). Runs in a worker thread: it queries SQLite and renders XML.
+    """
+    if key.doc == "sidebar":
+        rendered = build_sidebar(config, store, key.fmt, now)
+    elif key.doc == "directory":
+        rendered = build_directory(config, store, key.fmt, now)
+    else:
+        rendered = build_feed(config, store, key, now)
+    return rendered.encode_all() if compressed else rendered

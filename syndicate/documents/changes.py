@@ -1,0 +1,220 @@
+"""The one door for "it changed": which documents' bytes changed, and at which public URLs.
+
+Whatever changes what the site publishes (an article written by the API, an
+import or the CMS's own SQL in any process, a scheduled article going live,
+the fetcher filling the sidebar, a config reload) reaches the document cache
+as "these scopes were touched". The door turns that into what push, purge,
+export and the digest need: **which documents' bytes are now different**,
+and their public URLs. It rebuilds each candidate (the first page of every
+touched feed in every format, the directory, the sidebar) and compares its
+ETag with the one it last saw, so a touch that leaves the bytes as they were
+(an edit of an article that is on no first page, a rename that reaches no
+feed) reports nothing, and a document that stopped existing (a removed
+section) is reported as gone.
+
+Older pages (``?page=N``) are not listed one by one: every page of a touched
+feed may have shifted, which :attr:`Change.scopes` says in one word.
+
+Exactly one process acts: the leader (the first worker of ``syndicate
+serve``, see syndicate.web.serve) runs :meth:`ChangeDoor.run`; the other
+workers keep only their own caches fresh. Listeners are called one after
+the other on the leader's event loop, so they must hand slow work off (a
+queue in the store, a task) rather than do it in the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from syndicate.catalog import (
+    DIRECTORY_HTML,
+    DIRECTORY_OPML,
+    KINDS,
+    SIDEBAR_HTML,
+    SIDEBAR_JSON,
+    DocKey,
+    document_path,
+    head_keys,
+)
+from syndicate.clock import SYSTEM, Clock
+from syndicate.config import Config
+from syndicate.documents.build import build_document
+from syndicate.documents.cache import DocumentCache
+from syndicate.documents.rendered import NotFound
+from syndicate.live import LiveConfig
+from syndicate.models import SIDEBAR, SITE, Scope
+from syndicate.store import Store
+from syndicate.store.watch import EVERYTHING
+
+log = logging.getLogger("syndicate.changes")
+
+#: Seconds between the leader's looks at the store when no request made one.
+DOOR_TICK = 0.2
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one look found: documents whose bytes differ from the last ones seen."""
+
+    #: The changed documents (gone ones included), in the order of their paths.
+    documents: tuple[DocKey, ...]
+    #: Their absolute public URLs, in the same order.
+    urls: tuple[str, ...]
+    #: Those that no longer exist (a removed section, a tag with no feed left).
+    gone: frozenset[DocKey]
+    #: The scopes that were touched: every page of their feeds may have moved.
+    scopes: frozenset[Scope]
+    at: datetime
+
+
+Listener = Callable[[Change], Awaitable[None] | None]
+
+
+def candidates(config: Config, store: Store, scopes: frozenset[Scope]) -> list[DocKey]:
+    """The documents a touch of ``scopes`` may have changed (EVERYTHING: every document)."""
+    if scopes == EVERYTHING:
+        every: list[Scope] = [SITE]
+        every += [Scope("section", s.slug) for s in config.sections]
+        for kind in KINDS:
+            if kind not in ("site", "section"):
+                every += [Scope(kind, key) for key, _, _ in store.directory(kind)]
+        scopes = frozenset(every) | {SIDEBAR}
+    keys: list[DocKey] = []
+    feeds = sorted((s for s in scopes if s.kind != "sidebar"), key=lambda s: (s.kind, s.key))
+    for scope in feeds:
+        keys += head_keys(scope)
+    if feeds:
+        keys += [DIRECTORY_HTML, DIRECTORY_OPML]
+    if SIDEBAR in scopes:
+        # The HTML's "5 minutes ago" moves every minute; the JSON moves with the data.
+        keys.append(SIDEBAR_JSON)
+    return keys
+
+
+def fingerprints(
+    config: Config, store: Store, keys: Iterable[DocKey], now: datetime
+) -> dict[DocKey, str | None]:
+    """Each document's ETag as of ``now``, None for one that does not exist (in a thread)."""
+    found: dict[DocKey, str | None] = {}
+    for key in keys:
+        try:
+            found[key] = build_document(config, store, key, now, compressed=False).etag
+        except NotFound:
+            found[key] = None
+    return found
+
+
+class ChangeDoor:
+    """Hears which scopes the cache dropped, finds which documents changed, tells listeners."""
+
+    def __init__(
+        self,
+        live: LiveConfig,
+        store: Store,
+        cache: DocumentCache,
+        *,
+        clock: Clock = SYSTEM,
+        tick: float = DOOR_TICK,
+    ) -> None:
+        self.live = live
+        self.store = store
+        self.cache = cache
+        self.clock = clock
+        self.tick = tick
+        self.listeners: list[Listener] = []
+        #: The last ETag seen per existing document.
+        self.seen: dict[DocKey, str] = {}
+        self.pending: set[Scope] = set()
+        self.everything = False
+        #: Set once the first census is done: from then on every change is reported.
+        self.ready = asyncio.Event()
+        #: Changes announced, for /metrics.
+        self.announced = 0
+
+    def subscribe(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def touched(self, scopes: frozenset[Scope]) -> None:
+        """The cache dropped these scopes' documents (its listener; cheap, synchronous)."""
+        if scopes == EVERYTHING:
+            self.everything = True
+        else:
+            self.pending |= scopes
+
+    async def census(self) -> None:
+        """Learn every document's current ETag, announcing nothing (at start)."""
+        config = self.live.config
+        keys = await asyncio.to_thread(candidates, config, self.store, EVERYTHING)
+        found = await asyncio.to_thread(fingerprints, config, self.store, keys, self.clock.now())
+        self.seen = {k: etag for k, etag in found.items() if etag is not None}
+
+    async def settle(self) -> Change | None:
+        """Compare the touched documents with what was last seen; announce the difference."""
+        if not (self.pending or self.everything):
+            return None
+        scopes = EVERYTHING if self.everything else frozenset(self.pending)
+        self.pending.clear()
+        self.everything = False
+        config = self.live.config
+        now = self.clock.now()
+        keys = await asyncio.to_thread(candidates, config, self.store, scopes)
+        if scopes == EVERYTHING:  # what existed before may be gone now
+            listed = set(keys)
+            keys += [k for k in self.seen if k not in listed]
+        fresh = await asyncio.to_thread(fingerprints, config, self.store, keys, now)
+        changed = [
+            k
+            for k, etag in fresh.items()
+            if (self.seen[k] != etag if k in self.seen else etag is not None)
+        ]
+        for key, etag in fresh.items():
+            if etag is None:
+                self.seen.pop(key, None)
+            else:
+                self.seen[key] = etag
+        if SIDEBAR_JSON in changed:
+            changed.append(SIDEBAR_HTML)
+        if not changed:
+            return None
+        changed.sort(key=document_path)
+        root = config.site.root
+        change = Change(
+            documents=tuple(changed),
+            urls=tuple(root + document_path(k) for k in changed),
+            gone=frozenset(k for k in changed if k in fresh and fresh[k] is None),
+            scopes=scopes,
+            at=now,
+        )
+        self.announced += 1
+        await self.announce(change)
+        return change
+
+    async def announce(self, change: Change) -> None:
+        for listener in list(self.listeners):
+            try:
+                outcome = listener(change)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:  # one broken listener must not silence the others
+                log.exception("change listener %r failed", listener)
+
+    async def run(self) -> None:
+        """The leader's loop: look at the store every tick, settle what was touched."""
+        await self.census()
+        self.ready.set()
+        while True:
+            try:
+                # A look costs a 48-byte compare when nothing changed; it also
+                # notices scheduled articles going live with no request at all.
+                self.cache.refresh()
+                await self.settle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the door must outlive any one bad look
+                log.exception("looking for changes failed; trying again")
+            await asyncio.sleep(self.tick)
