@@ -5,7 +5,7 @@
 
 A cold build is what a worker does when a feed is not in its cache: the
 store query, the render and the hashing, i.e.
-``syndicate.web.feeds.build_feed(config, store, FeedKey(scope, fmt), now)``,
+``syndicate.documents.feeds.build_feed(config, store, feed_key(scope, fmt), now)``,
 called directly (no feed cache) many times. Two kinds are timed:
 
 * rebuild: the feed is not cached, but the entries of its articles are
@@ -65,14 +65,22 @@ sys.path.insert(0, str(source()))
 
 from benchlib import machine, revision  # noqa: E402
 
-from syndicate.formats.render import forget, render  # noqa: E402
 from syndicate.config import Config, load_config  # noqa: E402
 from syndicate.demo import generate_demo  # noqa: E402
 from syndicate.store import SITE, Scope, Store  # noqa: E402
-from syndicate.web import cache as web_cache  # noqa: E402
-from syndicate.web.cache import FeedKey  # noqa: E402
-from syndicate.web.feeds import build_feed  # noqa: E402
-from syndicate.web.feedspecs import collect, parse_format  # noqa: E402
+
+try:  # the documents layer (since the catalog and change-door restructuring)
+    from syndicate.catalog import feed_key as FeedKey
+    from syndicate.documents import rendered as web_cache
+    from syndicate.documents.feeds import build_feed, collect, parse_format
+    from syndicate.formats.render import forget, render
+except ImportError:  # an older checkout given with --syndicate-src, to compare with
+    from syndicate.build.render import forget, render  # type: ignore[no-redef]
+    from syndicate.web.cache import FeedKey  # type: ignore[no-redef]
+    from syndicate.web.feedspecs import collect, parse_format  # type: ignore[no-redef]
+
+    from syndicate.web import cache as web_cache  # type: ignore[no-redef]
+    from syndicate.web.feeds import build_feed  # type: ignore[no-redef]
 
 FORMATS = ("atom", "rss", "json")
 GZIP_LEVELS = (1, 5, 6, 9)

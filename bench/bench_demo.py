@@ -16,7 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchlib import machine  # noqa: E402
 
+from syndicate.clock import SYSTEM  # noqa: E402
 from syndicate.config import load_config  # noqa: E402
 from syndicate.demo import generate_demo  # noqa: E402
 from syndicate.store import Scope, Store  # noqa: E402
@@ -51,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(args.config)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = SYSTEM.now().replace(microsecond=0)
     print(f"machine: {machine()}")
     folder = Path(tempfile.mkdtemp(prefix="syndicate-bench-"))
     try:

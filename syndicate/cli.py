@@ -12,14 +12,16 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
 import click
 
 from syndicate import __version__
+from syndicate.clock import SYSTEM, Clock
 from syndicate.config import CONFIG_ENV, Config, ConfigError, load_config, parse_config
+from syndicate.errors import SyndicateError
 from syndicate.store import Outcome, Store, StoreError
 
 
@@ -28,8 +30,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+#: The command line's clock: the one place its commands learn the time.
+CLOCK: Clock = SYSTEM
+
+
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    return CLOCK.now()
 
 
 class Context:
@@ -58,7 +64,17 @@ def progress(length: int, label: str) -> Iterator[Any]:
         yield bar
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """A SyndicateError that a command lets out is one line on stderr, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SyndicateError as exc:
+            fail(str(exc))
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",

@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
+from syndicate.errors import SyndicateError
+
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "SYNDICATE_CONFIG"
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class ConfigError(Exception):
+class ConfigError(SyndicateError):
     """The config file could not be used; ``problems`` lists every reason."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:

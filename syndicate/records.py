@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from syndicate.errors import SyndicateError
 from syndicate.models import STATUSES, ArticleIn, Author, Image, PrintIssue, Status, Tag
 from syndicate.text import collapse_whitespace, encodable, slugify
 
@@ -36,7 +37,7 @@ MAX_AUTHORS = 20
 MAX_TAGS = 50
 
 
-class RecordError(ValueError):
+class RecordError(SyndicateError, ValueError):
     """A record that cannot be stored; ``errors`` maps each field to its reason."""
 
     def __init__(self, errors: dict[str, str]) -> None:

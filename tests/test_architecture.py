@@ -1,8 +1,15 @@
-"""The pure modules stay pure: no HTTP, no SQLite, no store (DESIGN.md's boundary)."""
+"""The layer rules of README "Architecture", checked on every module's imports.
+
+Each rule is a pure function of (module, what it imports), so the tests below
+also show each rule failing on a fabricated violation: a rule that could not
+fail would prove nothing.
+"""
 
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -10,13 +17,143 @@ import pytest
 import syndicate
 
 PACKAGE = Path(syndicate.__file__).parent
+
+# -- the rooms and what each may import -------------------------------------------
+
+#: Each room of the package, by module prefix (longest prefix wins).
+ROOMS: dict[str, str] = {
+    "syndicate.store": "store",
+    "syndicate.formats": "formats",
+    "syndicate.fetch": "fetch",
+    "syndicate.documents": "documents",
+    "syndicate.demo": "demo",
+    "syndicate.web": "web",
+    "syndicate.cli": "cli",
+    "syndicate.__main__": "cli",
+    "syndicate": "base",
+}
+#: The rooms each room may import from: downward only.
+MAY_IMPORT: dict[str, frozenset[str]] = {
+    "base": frozenset({"base"}),
+    "store": frozenset({"base", "store"}),
+    "formats": frozenset({"base", "formats"}),
+    "fetch": frozenset({"base", "store", "fetch"}),
+    "documents": frozenset({"base", "store", "formats", "documents"}),
+    "demo": frozenset({"base", "store", "demo"}),
+    "web": frozenset({"base", "store", "formats", "fetch", "documents", "web"}),
+    "cli": frozenset({"base", "store", "formats", "fetch", "documents", "demo", "web", "cli"}),
+}
+#: Third-party modules only some rooms may touch.
+ONLY_IN: dict[str, frozenset[str]] = {
+    # The server side of HTTP is web's; the fetcher is an HTTP client.
+    "aiohttp": frozenset({"web", "fetch"}),
+    # SQL lives in the store and nowhere else.
+    "sqlite3": frozenset({"store"}),
+    "sqlite_utils": frozenset({"store"}),
+}
+
+
+def room(module: str) -> str:
+    for prefix in sorted(ROOMS, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return ROOMS[prefix]
+    raise ValueError(f"{module} is in no room")
+
+
+def violations(module: str, imported: Iterable[str]) -> list[str]:
+    """Every import of ``module`` that breaks a layer rule, as a sentence."""
+    own = room(module)
+    found: list[str] = []
+    for name in sorted(set(imported)):
+        top = name.split(".")[0]
+        if top == "syndicate":
+            other = room(name)
+            if other not in MAY_IMPORT[own]:
+                found.append(f"{module} ({own}) imports {name} ({other})")
+        elif top in ONLY_IN and own not in ONLY_IN[top]:
+            found.append(f"{module} ({own}) imports {name}, allowed only in {sorted(ONLY_IN[top])}")
+    return found
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (lazy imports inside functions too)."""
+    names: set[str] = set()
+    package = module_name(path).rsplit(".", 0 if path.name == "__init__.py" else 1)[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the file's package
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                names.add(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                names.add(node.module)
+    return names
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
+def test_every_module_imports_downward_only(path: Path):
+    assert violations(module_name(path), imports(path)) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "imported"),
+    [
+        ("syndicate.store.sources", ["syndicate.fetch.types"]),  # store reaching up to fetch
+        ("syndicate.store.core", ["syndicate.web.keys"]),
+        ("syndicate.fetch.background", ["syndicate.web.keys"]),  # fetch reaching up to web
+        ("syndicate.fetch.runner", ["syndicate.documents.cache"]),
+        ("syndicate.documents.feeds", ["aiohttp"]),  # the documents layer serving HTTP
+        ("syndicate.documents.cache", ["aiohttp.web"]),
+        ("syndicate.formats.atom", ["aiohttp"]),  # a builder serving HTTP
+        ("syndicate.formats.rss", ["syndicate.store"]),  # a builder querying the store
+        ("syndicate.web.health", ["sqlite3"]),  # SQL outside the store
+        ("syndicate.demo.plan", ["sqlite3"]),
+        ("syndicate.catalog", ["syndicate.documents.rendered"]),  # the base reaching up
+        ("syndicate.models", ["syndicate.store.core"]),
+        ("syndicate.web.app", ["syndicate.cli"]),
+    ],
+)
+def test_the_rules_catch_a_violation(module: str, imported: list[str]):
+    assert violations(module, imported), f"{module} importing {imported} went unnoticed"
+
+
+def test_the_rules_allow_what_the_layers_are_for():
+    assert violations("syndicate.web.app", ["syndicate.documents.cache", "aiohttp"]) == []
+    assert violations("syndicate.fetch.retrieve", ["aiohttp", "syndicate.store"]) == []
+    assert violations("syndicate.documents.feeds", ["syndicate.formats.render"]) == []
+    assert violations("syndicate.store.core", ["sqlite3", "syndicate.models"]) == []
+
+
+def test_relative_imports_are_resolved(tmp_path: Path):
+    # The imports() reader must see through "from ..web import x" too.
+    path = PACKAGE / "store" / "core.py"
+    names = imports(path)
+    assert "sqlite3" in names
+    assert "syndicate.models" in names
+
+
+# -- the pure modules --------------------------------------------------------------
+
 PURE = [
-    *sorted((PACKAGE / "build").glob("*.py")),
+    *sorted((PACKAGE / "formats").glob("*.py")),
+    PACKAGE / "catalog.py",
     PACKAGE / "models.py",
     PACKAGE / "records.py",
     PACKAGE / "text.py",
     PACKAGE / "config.py",
     PACKAGE / "humanize.py",
+    PACKAGE / "httpdate.py",
     PACKAGE / "fetch" / "parse.py",
     PACKAGE / "fetch" / "clean.py",
     PACKAGE / "fetch" / "schedule.py",
@@ -26,16 +163,6 @@ PURE = [
     PACKAGE / "web" / "openapi.py",
 ]
 FORBIDDEN = ("aiohttp", "sqlite3", "sqlite_utils", "syndicate.store", "syndicate.web", "time")
-
-
-def imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return names
 
 
 @pytest.mark.parametrize("path", PURE, ids=lambda p: p.name)
@@ -48,9 +175,65 @@ def test_pure_module_imports_no_io(path: Path):
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
+# -- one clock ----------------------------------------------------------------------
+
+#: Direct readings of the machine's clocks; business time comes from syndicate.clock.
+CLOCK_READS = re.compile(
+    r"datetime\.now\(|\.utcnow\(|date\.today\(|\btime\.time\(\)|\btime\.monotonic\(\)"
+)
+#: Readings that are not business time, each with its reason.
+CLOCK_ALLOWED = {
+    # the clock itself
+    "syndicate/clock.py",
+    # a lock-wait deadline while switching a new store to WAL, before any app exists
+    "syndicate/store/core.py",
+}
+
+
+def clock_reads(text: str) -> list[str]:
+    return CLOCK_READS.findall(text)
+
+
+def test_the_clock_rule_catches_every_spelling():
+    for line in (
+        "now = datetime.now(UTC)",
+        "stamp = time.time()",
+        "t0 = time.monotonic()",
+        "d = date.today()",
+        "n = datetime.utcnow()",
+    ):
+        assert clock_reads(line), line
+    assert not clock_reads("now = self.clock.now()")
+
+
+def test_business_time_comes_from_the_one_clock():
+    readers = {
+        str(path.relative_to(PACKAGE.parent)): clock_reads(path.read_text(encoding="utf-8"))
+        for path in MODULES
+    }
+    offenders = {p: found for p, found in readers.items() if found and p not in CLOCK_ALLOWED}
+    assert offenders == {}
+
+
 def test_builders_never_read_the_clock():
-    for path in sorted((PACKAGE / "build").glob("*.py")):
+    for path in sorted((PACKAGE / "formats").glob("*.py")):
         text = path.read_text(encoding="utf-8")
         assert "datetime.now" not in text, path.name
         assert "utcnow" not in text, path.name
         assert "date.today" not in text, path.name
+        assert "syndicate.clock" not in text, path.name
+
+
+# -- small modules --------------------------------------------------------------------
+
+#: "No module over about 600 lines": each module owns one idea.
+MAX_LINES = 650
+
+
+def test_no_module_holds_several_ideas_by_size():
+    big = {
+        module_name(path): n
+        for path in MODULES
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert big == {}

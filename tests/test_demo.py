@@ -23,8 +23,10 @@ from typing import Any
 
 import pytest
 
+from syndicate.clock import ManualClock
 from syndicate.config import Config, SectionConfig, load_config
 from syndicate.demo import DemoRefused, DemoReport, generate_demo
+from syndicate.errors import SyndicateError
 from syndicate.models import ArticleIn, Author, Tag, from_store_time
 from syndicate.store import SCHEMA_VERSION, Scope, Store
 from syndicate.store.inuse import open_elsewhere
@@ -361,6 +363,11 @@ def test_a_failure_leaves_no_temp_file_and_the_old_store_intact(
         assert store.count("articles") == 40
 
 
+def test_refusals_are_syndicate_errors():
+    """The CLI prints a SyndicateError as one line; a refusal is one."""
+    assert issubclass(DemoRefused, SyndicateError)
+
+
 # -- determinism and odd sizes ----------------------------------------------------
 
 
@@ -384,6 +391,30 @@ def test_same_seed_same_publication(tmp_path: Path, config: Config):
     slugs = "SELECT slug FROM articles ORDER BY id LIMIT 20"
     with sqlite3.connect(a) as x, sqlite3.connect(c) as y:
         assert rows(x, slugs) != rows(y, slugs)
+
+
+def test_the_clock_gives_now_and_times_the_run(tmp_path: Path, config: Config):
+    """Without ``now`` the clock's now anchors the calendar; the clock also times the run."""
+    clock = ManualClock(NOW)
+    report = generate_demo(tmp_path / "a.db", config, articles=300, seed=7, clock=clock)
+    generate_demo(tmp_path / "b.db", config, articles=300, seed=7, now=NOW)
+    assert report.seconds == 0  # a manual clock that nobody moved
+    assert dump(tmp_path / "a.db") == dump(tmp_path / "b.db")
+
+
+def test_the_demo_package_writes_no_sql_and_reads_no_clock():
+    """SQL lives in syndicate/store (the bulk writer); time comes from the Clock passed in."""
+    package = ROOT / "syndicate" / "demo"
+    forbidden = re.compile(
+        r"sqlite3|\.execute\(|executemany|datetime\.now|time\.time\(\)|time\.monotonic\(\)"
+        r"|utcnow|date\.today"
+    )
+    modules = sorted(package.glob("*.py"))
+    assert modules
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        assert not forbidden.search(text), module.name
+        assert len(text.splitlines()) <= 600, module.name
 
 
 @pytest.mark.parametrize("articles", [1, 2, 5])

@@ -20,9 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import syndicate.store.migrate as migrate_module
+from syndicate.errors import SyndicateError
 from syndicate.models import Article, ArticleIn, Author, Image, PrintIssue, Tag
 from syndicate.records import parse_record
 from syndicate.store import SCHEMA_VERSION, SITE, Scope, Store, StoreError
+from syndicate.store.accounts import AccountError
 from syndicate.store.migrate import statements
 from syndicate.store.schema import MIGRATIONS
 from syndicate.text import encodable
@@ -327,6 +329,29 @@ def test_steps_before_a_failing_one_stay_applied(tmp_path, monkeypatch):
         assert "half_done" not in names
     finally:
         conn.close()
+
+
+def test_probe_answers_the_schema_version(tmp_path):
+    with Store.open(tmp_path / "store.db") as store:
+        assert store.probe() == SCHEMA_VERSION
+        store.upsert_articles([rich("a")], NOW)
+        assert store.probe() == SCHEMA_VERSION
+
+
+def test_probe_turns_an_unreadable_store_into_a_store_error(tmp_path):
+    """What /healthz reports as 503: SQLite's reason, as a StoreError (a SyndicateError)."""
+    store = Store.open(tmp_path / "store.db")
+    store.conn.close()
+    with pytest.raises(StoreError, match="closed database") as caught:
+        store.probe()
+    assert isinstance(caught.value, SyndicateError)
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+
+
+def test_store_and_account_errors_are_syndicate_errors():
+    assert issubclass(StoreError, SyndicateError)
+    assert issubclass(AccountError, SyndicateError)
+    assert issubclass(AccountError, ValueError)  # still caught where a bad value is
 
 
 # -- opening at the same time ----------------------------------------------------------------

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from syndicate.errors import SyndicateError
 from syndicate.models import from_store_time, to_store_time
 from syndicate.passwords import DUMMY_HASH, hash_password, token_digest, verify_password
 from syndicate.store.core import Store
@@ -14,7 +15,7 @@ from syndicate.store.core import Store
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
-class AccountError(ValueError):
+class AccountError(ValueError, SyndicateError):
     """A name that cannot be used, or is taken."""
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from syndicate.errors import SyndicateError
 from syndicate.models import (
     SIDEBAR,
     SITE,
@@ -40,7 +41,7 @@ from syndicate.text import encodable
 Outcome = Literal["created", "updated", "unchanged"]
 
 
-class StoreError(Exception):
+class StoreError(SyndicateError):
     """The store file cannot be used (missing, unreadable, not SQLite, too new)."""
 
 
@@ -188,6 +189,20 @@ class Store:
     @property
     def version(self) -> int:
         return user_version(self.conn)
+
+    def probe(self) -> int:
+        """The schema version, after a cheap read that shows the store answers queries.
+
+        For health checks: raises :class:`StoreError`, with SQLite's reason as
+        its message, when the store cannot be read (file gone bad, locked past
+        the busy timeout, connection closed).
+        """
+        try:
+            with self.lock:
+                self.conn.execute("SELECT id FROM articles LIMIT 1").fetchall()
+                return self.version
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+from syndicate.errors import SyndicateError
 from syndicate.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
-class StoreVersionError(Exception):
+class StoreVersionError(SyndicateError):
     """The store was written by a newer syndicate; refusing to touch it."""
 
 

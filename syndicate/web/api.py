@@ -33,6 +33,7 @@ from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 
 from syndicate.catalog import permalink
+from syndicate.errors import SyndicateError
 from syndicate.importer import dump_record
 from syndicate.models import Article, ArticleIn
 from syndicate.records import RecordError, parse_record
@@ -56,7 +57,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class ApiError(Exception):
+class ApiError(SyndicateError):
     """A client mistake, answered as ``{"error": ..., "fields": ...}`` with a status."""
 
     def __init__(

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 
 from aiohttp import web
 
 from syndicate import __version__
-from syndicate.web.keys import CACHE, LIVE, STORE
+from syndicate.store import StoreError
+from syndicate.web.keys import CACHE, DOOR, LIVE, STORE
 
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when the store answers a query; 503 (not a traceback) when it does not."""
     store = request.app[STORE]
-
-    def probe() -> int:
-        with store.lock:
-            store.conn.execute("SELECT id FROM articles LIMIT 1").fetchall()
-        return store.version
-
     try:
-        schema = await asyncio.get_running_loop().run_in_executor(None, probe)
-    except sqlite3.Error as exc:
+        schema = await asyncio.get_running_loop().run_in_executor(None, store.probe)
+    except StoreError as exc:
         return web.json_response(
             {"status": "error", "error": f"store unreadable: {exc}"},
             status=503,
@@ -63,6 +57,9 @@ async def metrics(request: web.Request) -> web.Response:
             f'syndicate_config_reloads_total{{trigger="{trigger}"}} {count}'
             for trigger, count in sorted(request.app[LIVE].reloads.items())
         ),
+        "# HELP syndicate_changes_announced_total Changes the change door announced (leader only).",
+        "# TYPE syndicate_changes_announced_total counter",
+        f"syndicate_changes_announced_total {request.app[DOOR].announced}",
         f'syndicate_info{{version="{__version__}",pid="{os.getpid()}"}} 1',
     ]
     return web.Response(
