@@ -1,4 +1,4 @@
-"""The article model shared by the store, the importer and the feed builders.
+"""The shapes shared by the store, the importer, the fetcher and the feed builders.
 
 Plain frozen dataclasses with no behaviour tied to SQLite or HTTP, so the
 feed builders can be tested with hand-made articles and no store at all.
@@ -113,3 +113,26 @@ class Scope:
 
 SITE = Scope("site")
 SIDEBAR = Scope("sidebar")
+
+
+# -- what the fetcher hands the store -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the server gave us to make the next request conditional."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class CleanEntry:
+    """An entry safe to store and show: plain-text title, absolute http(s) link, UTC date."""
+
+    #: Dedup key within a source: "guid:…", "link:…" or "hash:…".
+    key: str
+    title: str
+    link: str
+    #: None when the document gave no plausible date (the store uses first-seen).
+    published: datetime | None

@@ -25,14 +25,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from syndicate import __version__
 from syndicate.config import FetcherConfig
-from syndicate.fetch.retrieve import (
-    ACCEPT_ENCODING,
-    USER_AGENT,
-    AddressRefusedError,
-    GuardedResolver,
-    Retriever,
-    address_refusal,
-)
+from syndicate.fetch.guard import AddressRefusedError, GuardedResolver, address_refusal
+from syndicate.fetch.retrieve import ACCEPT_ENCODING, USER_AGENT, Retriever
 from syndicate.fetch.types import FetchError, Retrieved, Validators
 from tests.outside_server import LAST_MODIFIED, SAMPLE_RSS, Outside
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from syndicate.clock import ManualClock
 from syndicate.config import Config, parse_config
 from syndicate.fetch.runner import FetchRunner, parser_pool
 from syndicate.store import Store
@@ -156,6 +158,20 @@ async def test_not_due_sources_are_not_fetched_and_retired_never(outside: Outsid
         assert Sources(store).enable("Gone")
     outside.reset()
     assert {r.name for r in await run(config)} == {"Gone"}
+
+
+async def test_dates_and_durations_come_from_the_clock_given(outside: Outside, tmp_path: Path):
+    config = write_config(tmp_path, outside, {"Good": "/feed.xml"})
+    clock = ManualClock(datetime(2031, 1, 1, 12, tzinfo=UTC))
+    reports = await run(config, clock=clock)
+    assert [(r.name, r.outcome, r.seconds) for r in reports] == [("Good", "updated", 0.0)]
+    row = rows(config)["Good"]
+    assert row.last_fetch == clock.now()
+    assert row.next_fetch is not None
+    assert row.next_fetch >= clock.now() + timedelta(seconds=config.sidebar.refresh_interval)
+    assert await run(config, clock=clock) == []  # not due yet by this clock
+    clock.advance(timedelta(days=2))
+    assert [r.outcome for r in await run(config, clock=clock)] == ["not modified"]
 
 
 async def test_failure_keeps_stored_entries(outside: Outside, tmp_path: Path):

@@ -20,13 +20,13 @@ from syndicate.fetch.schedule import (
     next_fetch,
     outcome_from_headers,
     parse_expires,
-    parse_http_date,
     parse_max_age,
     parse_retry_after,
     plan_failure,
     plan_success,
     planned_interval,
 )
+from syndicate.httpdate import parse_http_date
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 BASE = 900.0  # 15 minutes

@@ -1,6 +1,6 @@
 """``build_document``: every cached document, from its key, with no web server.
 
-The feed cache, the change door and (later) ``syndicate export`` and the
+The feed cache, the change door and, once they exist, static export and the
 digest all build through this one function, so a document has one set of
 bytes, one ETag and one set of headers whoever asks for it.
 """

@@ -11,10 +11,10 @@ gigabytes); every fetch is bounded in time, so a trickling server cannot hold
 a slot for ever; redirects are followed by hand, so each hop is counted,
 checked for loops and held to http(s); and, unless the config allows it, no
 connection is made to a loopback, private, link-local or otherwise non-public
-address (server-side request forgery). That last check lives in the
-connector's resolver, so the address checked is the address connected to: a
-host that resolves to a public address for a pre-check and to 127.0.0.1 a
-moment later (DNS rebinding) gains nothing.
+address (server-side request forgery). That last check is
+:mod:`syndicate.fetch.guard`'s, installed here as the connector's resolver
+(so the address checked is the address connected to) and applied to
+literal IP hosts on every redirect hop.
 
 Every failure comes back as one ``FetchError`` with a stage and a sentence a
 person can act on, never as an aiohttp exception; the runner records it and
@@ -27,37 +27,35 @@ This module decides nothing about schedules or storage; it turns
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import socket
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from http import HTTPStatus
 from types import TracebackType
 from typing import Final
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.abc import AbstractResolver
 from aiohttp.compression_utils import HAS_BROTLI
 from yarl import URL
 
 from syndicate import __version__
+from syndicate.clock import SYSTEM, Clock
 from syndicate.config import FetcherConfig
+from syndicate.fetch.guard import AddressRefusedError, GuardedResolver, Network
 from syndicate.fetch.schedule import parse_retry_after
 from syndicate.fetch.types import FetchError, Retrieved, Validators
+from syndicate.httpdate import parse_http_date
 
 __all__ = [
     "ACCEPT",
     "ACCEPT_ENCODING",
     "USER_AGENT",
-    "AddressRefusedError",
-    "GuardedResolver",
     "Retriever",
-    "address_refusal",
 ]
 
 PROJECT_URL: Final = "https://pypi.org/project/syndicate/"
@@ -81,118 +79,6 @@ PERMANENT: Final = frozenset({301, 308})
 MAX_VALIDATOR_LENGTH: Final = 1024
 #: URLs are quoted in error messages, which people read; keep them readable.
 MAX_SHOWN_URL: Final = 300
-
-# NAT64 (RFC 6052) embeds an IPv4 address; on IPv6-only networks every
-# IPv4-only site resolves into it, so judge the embedded address instead.
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-# -- server-side request forgery ------------------------------------------------
-
-
-def address_refusal(
-    address: str | ipaddress.IPv4Address | ipaddress.IPv6Address,
-) -> str | None:
-    """Why an address must not be fetched from ("a loopback address"), or None if public.
-
-    ``ipaddress``'s ``is_global`` alone is not enough on Python 3.11: it calls
-    224.0.0.1 and ff02::1 global, and it judges ``::ffff:127.0.0.1`` by its
-    IPv6 form although the kernel connects it to 127.0.0.1. So addresses that
-    carry an IPv4 address (mapped, NAT64, 6to4) are judged by that address,
-    and each special kind is named, so the error says what the address is.
-    """
-    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        elif ip in _NAT64:
-            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        elif ip.sixtofour is not None:
-            ip = ip.sixtofour
-    if ip.is_unspecified:
-        return "the unspecified address"
-    if ip.is_loopback:
-        return "a loopback address"
-    if ip.is_link_local:
-        return "a link-local address"
-    if ip.is_multicast:
-        return "a multicast address"
-    if ip.is_private:
-        return "a private address"
-    if ip.is_reserved:
-        return "a reserved address"
-    if not ip.is_global:
-        return "a non-public address"
-    return None
-
-
-_ALLOW_HINT: Final = "set [fetcher] allow_private_addresses = true to allow it"
-
-
-class AddressRefusedError(OSError):
-    """Raised inside the resolver; an OSError so aiohttp passes it through as a DNS failure."""
-
-    def __init__(self, host: str, address: str, kind: str) -> None:
-        self.host = host
-        self.address = address
-        self.kind = kind
-        if host == address:
-            text = f"{host} is {kind}; {_ALLOW_HINT}"
-        else:
-            text = f"{host} resolves to {address}, {kind}; {_ALLOW_HINT}"
-        super().__init__(None, text)
-        self.text = text
-
-
-class GuardedResolver(AbstractResolver):
-    """A resolver that returns only public addresses, so only those are connected to.
-
-    aiohttp connects to exactly what the connector's resolver returns (and
-    caches that), so filtering here closes the gap a separate pre-check
-    would leave open to DNS rebinding. Addresses that are refused are
-    dropped; if none is left, the lookup fails with ``AddressRefusedError``,
-    which names the first refused address and why.
-    """
-
-    def __init__(
-        self,
-        inner: AbstractResolver,
-        allowed: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (),
-    ) -> None:
-        self._inner = inner
-        self._allowed = allowed
-
-    def refusal(self, address: str) -> str | None:
-        """Why ``address`` is refused, or None; ``allowed`` networks are exempt."""
-        ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone
-        if any(ip in net for net in self._allowed if net.version == ip.version):
-            return None
-        return address_refusal(ip)
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        kept = []
-        first_refused: tuple[str, str] | None = None
-        for result in results:
-            kind = self.refusal(result["host"])
-            if kind is None:
-                kept.append(result)
-            elif first_refused is None:
-                first_refused = (result["host"], kind)
-        if not kept:
-            if first_refused is None:
-                raise OSError(None, f"no address found for {host}")
-            raise AddressRefusedError(host, *first_refused)
-        return kept
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-# -- Retry-After ------------------------------------------------------------------
-
 
 # -- helpers ----------------------------------------------------------------------------
 
@@ -266,13 +152,6 @@ def _where(url: URL) -> str:
     return f"[{host}]:{url.port}" if ":" in host else f"{host}:{url.port}"
 
 
-def _literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class _Redirect:
     status: int
@@ -327,6 +206,9 @@ class Retriever:
     ``allowed_networks`` exempts specific networks from the address policy
     (for example one internal feed host) without allowing every private
     address; it is ignored when ``allow_private_addresses`` is set.
+
+    ``clock`` stands in for the response's Date when a Retry-After date has
+    to be turned into seconds and the server sent no Date.
     """
 
     def __init__(
@@ -334,10 +216,12 @@ class Retriever:
         config: FetcherConfig,
         *,
         user_agent: str = USER_AGENT,
-        allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (),
+        allowed_networks: tuple[Network, ...] = (),
+        clock: Clock = SYSTEM,
     ) -> None:
         self.config = config
         self.user_agent = user_agent
+        self.clock = clock
         self._allowed = allowed_networks
         self._session: aiohttp.ClientSession | None = None
         self._resolver: AbstractResolver | None = None
@@ -470,13 +354,10 @@ class Retriever:
         """Refuse a literal IP host the policy forbids (aiohttp skips the resolver for those)."""
         if self._guard is None:
             return
-        host = url.raw_host or ""
-        ip = _literal_ip(host)
-        if ip is None:
-            return
-        kind = self._guard.refusal(host)
-        if kind is not None:
-            raise FetchError("ssrf", f"{_show(url)}: {host} is {kind}; {_ALLOW_HINT}")
+        try:
+            self._guard.policy.check_literal(url.raw_host or "")
+        except AddressRefusedError as refused:
+            raise FetchError("ssrf", f"{_show(url)}: {refused.text}") from None
 
     def _redirect_target(self, current: URL, redirect: _Redirect) -> URL:
         if not redirect.location:
@@ -596,7 +477,7 @@ class Retriever:
             )
         retry_after = None
         if status >= 400:
-            now = _response_date(headers.get("date"))
+            now = _response_date(headers.get("date"), self.clock)
             retry_after = parse_retry_after(headers.get("retry-after"), now=now)
         message = f"{_phrase(status)} from {_show(url)}"
         if status == 206:
@@ -608,16 +489,9 @@ class Retriever:
         return FetchError("http", message, status=status, retry_after=retry_after)
 
 
-def _response_date(value: str | None) -> datetime:
+def _response_date(value: str | None, clock: Clock) -> datetime:
     """The response's Date, else our clock: Retry-After dates are compared with it."""
-    if value:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            pass
-        else:
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+    return parse_http_date(value) or clock.now()
 
 
 def _reason(error: BaseException) -> str:

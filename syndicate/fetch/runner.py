@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import random
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
+from syndicate.clock import SYSTEM, Clock
 from syndicate.config import Config, SourceConfig
 from syndicate.fetch import schedule
 from syndicate.fetch.clean import clean
@@ -89,18 +89,20 @@ def stop_pool(pool: Executor, *, reap: bool = True) -> None:
             process.join(timeout=2)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class FetchRunner:
+    """One fetch run over the configured sources.
+
+    ``clock`` gives every date recorded and scheduled (``now``) and every
+    duration reported (``monotonic``); ``rng`` the schedule's jitter.
+    """
+
     def __init__(
         self,
         config: Config,
         store: Store,
         *,
         pool: Executor | None = None,
-        clock: Callable[[], datetime] = _now,
+        clock: Clock = SYSTEM,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
@@ -120,9 +122,9 @@ class FetchRunner:
     ) -> list[SourceReport]:
         """Fetch every due source once (all of them with ``everything``, retired ones never)."""
         await asyncio.to_thread(self.sources.sync, self.configured())
-        due = await asyncio.to_thread(self.sources.due, self.clock(), everything=everything)
+        due = await asyncio.to_thread(self.sources.due, self.clock.now(), everything=everything)
         reports: list[SourceReport] = []
-        async with Retriever(self.config.fetcher) as retriever:
+        async with Retriever(self.config.fetcher, clock=self.clock) as retriever:
 
             async def one(source: SourceRow) -> None:
                 report = await self.fetch_one(retriever, source)
@@ -131,7 +133,7 @@ class FetchRunner:
                     on_report(report)
 
             await asyncio.gather(*(one(s) for s in due))
-        await asyncio.to_thread(self.sources.prune_orphans, self.clock())
+        await asyncio.to_thread(self.sources.prune_orphans, self.clock.now())
         order = {s.id: i for i, s in enumerate(due)}
         names = {s.name: s.id for s in due}
         reports.sort(key=lambda r: order.get(names.get(r.name, -1), 0))
@@ -144,7 +146,7 @@ class FetchRunner:
 
     async def fetch_one(self, retriever: Retriever, source: SourceRow) -> SourceReport:
         """Fetch, parse and record one source; anything it does ends recorded on it."""
-        started = time.monotonic()
+        started = self.clock.monotonic()
         try:
             return await self._fetch_one(retriever, source, started)
         except asyncio.CancelledError:
@@ -161,7 +163,7 @@ class FetchRunner:
             got = await retriever.fetch(source.fetch_url, source.validators)
         except FetchError as exc:
             return await self._failed(source, exc, started, base)
-        fetched_at = self.clock()
+        fetched_at = self.clock.now()
         if got.body is None:  # 304: nothing to parse
             plan = schedule.plan_success(
                 fetched_at, base_interval=base, headers=got.headers, ttl=None, rng=self.rng
@@ -172,11 +174,11 @@ class FetchRunner:
                 now=fetched_at,
                 validators=got.validators,
                 next_fetch=plan,
-                seconds=time.monotonic() - started,
+                seconds=self.clock.monotonic() - started,
                 permanent_url=got.permanent_url,
             )
             return SourceReport(
-                source.name, source.url, "not modified", 304, 0, 0, time.monotonic() - started
+                source.name, source.url, "not modified", 304, 0, 0, self.clock.monotonic() - started
             )
         try:
             parsed = await self._parse(got.body, got.final_url, dict(got.headers), fetched_at)
@@ -198,12 +200,18 @@ class FetchRunner:
             validators=got.validators,
             status=got.status,
             next_fetch=plan,
-            seconds=time.monotonic() - started,
+            seconds=self.clock.monotonic() - started,
             permanent_url=got.permanent_url,
             title=parsed.title,
         )
         return SourceReport(
-            source.name, source.url, "updated", got.status, new, updated, time.monotonic() - started
+            source.name,
+            source.url,
+            "updated",
+            got.status,
+            new,
+            updated,
+            self.clock.monotonic() - started,
         )
 
     async def _parse(
@@ -245,7 +253,7 @@ class FetchRunner:
         *,
         status: int | None = None,
     ) -> SourceReport:
-        now = self.clock()
+        now = self.clock.now()
         failures = source.failures + 1
         plan = schedule.plan_failure(
             now, base_interval=base, failures=failures, retry_after=exc.retry_after, rng=self.rng
@@ -263,7 +271,7 @@ class FetchRunner:
             status=exc.status if exc.status is not None else status,
             failures=failures,
             next_fetch=plan,
-            seconds=time.monotonic() - started,
+            seconds=self.clock.monotonic() - started,
             retire=exc.gone,
             permanent_url=exc.permanent_url,
         )
@@ -274,6 +282,6 @@ class FetchRunner:
             exc.status if exc.status is not None else status,
             0,
             0,
-            time.monotonic() - started,
+            self.clock.monotonic() - started,
             message,
         )

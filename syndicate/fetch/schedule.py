@@ -29,8 +29,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Final, Literal
+
+from syndicate.fetch.headers import header
+from syndicate.httpdate import parse_http_date
 
 __all__ = [
     "JITTER",
@@ -44,7 +46,6 @@ __all__ = [
     "next_fetch",
     "outcome_from_headers",
     "parse_expires",
-    "parse_http_date",
     "parse_max_age",
     "parse_retry_after",
     "plan_failure",
@@ -110,22 +111,6 @@ def parse_max_age(cache_control: str | None) -> float | None:
     return None
 
 
-def parse_http_date(value: str | None) -> datetime | None:
-    """An HTTP-date (IMF-fixdate, RFC 850 or asctime) as aware UTC; None if garbage."""
-    if not value or not value.strip():
-        return None
-    try:
-        parsed = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-
-
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -158,15 +143,6 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
     return seconds if seconds > 0 else None
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        for key, candidate in headers.items():
-            if key.lower() == name.lower():
-                return candidate
-    return value
-
-
 def outcome_from_headers(
     kind: OutcomeKind,
     headers: Mapping[str, str],
@@ -181,13 +157,13 @@ def outcome_from_headers(
     Retry-After counts only with a 429 or 503 ``status``; Expires only
     without a max-age, which overrides it (RFC 9111 §5.3).
     """
-    max_age = parse_max_age(_header(headers, "Cache-Control"))
+    max_age = parse_max_age(header(headers, "Cache-Control"))
     expires = None
     if max_age is None:
-        expires = parse_expires(_header(headers, "Expires"), date=_header(headers, "Date"), now=now)
+        expires = parse_expires(header(headers, "Expires"), date=header(headers, "Date"), now=now)
     retry_after = None
     if status in RETRY_AFTER_STATUSES:
-        retry_after = parse_retry_after(_header(headers, "Retry-After"), now=now)
+        retry_after = parse_retry_after(header(headers, "Retry-After"), now=now)
     return Outcome(
         kind=kind,
         max_age=max_age,

@@ -1,23 +1,33 @@
-"""The types each fetch stage hands to the next, named for the stage."""
+"""The types each fetch stage hands to the next, named for the stage.
+
+:class:`Validators` and :class:`CleanEntry` are stored as they are, so
+they are defined with the shapes the store shares (:mod:`syndicate.models`)
+and only re-exported here, for the stages that make them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from syndicate.errors import SyndicateError
+from syndicate.models import CleanEntry, Validators
+
+__all__ = [
+    "CleanEntry",
+    "EntryData",
+    "FeedData",
+    "FetchError",
+    "Retrieved",
+    "Stage",
+    "Validators",
+]
 
 # -- retrieve -----------------------------------------------------------------
 
 Stage = Literal["ssrf", "dns", "connect", "timeout", "http", "size", "redirect", "parse", "empty"]
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What the server gave us to make the next request conditional."""
-
-    etag: str | None = None
-    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,7 @@ class Retrieved:
     elapsed: float = 0.0
 
 
-class FetchError(Exception):
+class FetchError(SyndicateError):
     """A fetch that failed; ``stage`` says where, as Miniflux's errors do."""
 
     def __init__(
@@ -88,33 +98,3 @@ class FeedData:
     entries: tuple[EntryData, ...]
     #: Why the parser complained, if it did (the entries may still be usable).
     warning: str | None = None
-
-
-# -- clean --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CleanEntry:
-    """An entry safe to store and show: plain-text title, absolute http(s) link, UTC date."""
-
-    #: Dedup key within a source: "guid:…", "link:…" or "hash:…".
-    key: str
-    title: str
-    link: str
-    #: None when the document gave no plausible date (the store uses first-seen).
-    published: datetime | None
-
-
-# -- schedule -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What the store remembers of a source between fetches."""
-
-    url: str
-    validators: Validators = field(default_factory=Validators)
-    failures: int = 0
-    last_fetch: datetime | None = None
-    next_fetch: datetime | None = None
-    retired: bool = False

@@ -4,6 +4,11 @@ config.toml is the one list of sources: :meth:`Sources.sync` makes the rows
 follow it. A row keeps what the fetcher learnt (validators, schedule, health),
 keyed by the URL the editor configured, so a permanent redirect changes where
 we fetch from but never which source an entry belongs to.
+
+What the fetcher hands over, :class:`~syndicate.models.Validators` and
+:class:`~syndicate.models.CleanEntry`, is defined with the other shared
+shapes in syndicate.models, so the store never imports the fetcher (and the
+fetcher's parser processes never import the store).
 """
 
 from __future__ import annotations
@@ -13,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from syndicate.fetch.types import CleanEntry, Validators
-from syndicate.models import from_store_time, to_store_time
+from syndicate.models import CleanEntry, Validators, from_store_time, to_store_time
 from syndicate.store.core import Store
 
 #: Entries kept per source; older ones are dropped after each successful fetch.

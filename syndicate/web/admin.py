@@ -451,7 +451,7 @@ async def fetch_now(visit: Visit) -> web.StreamResponse:
     form = await visit.request.post()
     target = _field(form, "source")
     config, store = visit.config, visit.store
-    runner = FetchRunner(config, store)
+    runner = FetchRunner(config, store, clock=visit.state.clock)
     configured = {url for _, url in runner.configured()}
     if target != "*" and target not in configured:
         return problem(
@@ -471,7 +471,7 @@ async def fetch_now(visit: Visit) -> web.StreamResponse:
             await asyncio.to_thread(sources.enable, row.url)
             fresh = await asyncio.to_thread(sources.get, row.id)
             row = fresh or row
-        async with Retriever(config.fetcher) as retriever:
+        async with Retriever(config.fetcher, clock=visit.state.clock) as retriever:
             await runner.fetch_one(retriever, row)
     return redirect(f"/admin/sources?fetched={row.id}#source-{row.id}")
 
