@@ -33,6 +33,7 @@ from aiohttp.http import HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
 
 from syndicate.catalog import permalink
+from syndicate.documents.headers import no_store_headers
 from syndicate.errors import SyndicateError
 from syndicate.importer import dump_record
 from syndicate.models import Article, ArticleIn
@@ -52,7 +53,7 @@ READ_CHUNK = 64 * 1024
 REALM = 'Bearer realm="syndicate"'
 #: RFC 6750's b64token: anything else cannot be a token we issued.
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-_NO_STORE = {"Cache-Control": "no-store"}
+_NO_STORE = no_store_headers()
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

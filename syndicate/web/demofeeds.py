@@ -56,6 +56,7 @@ async def demo_feed(request: web.Request) -> web.StreamResponse:
     now = request.app[CLOCK].now().replace(second=0, microsecond=0)
     body = fill_dates(path.read_text(encoding="utf-8"), now).encode("utf-8")
     etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'
+    # Headers as a modest outside server sends them (not ours: not public, no Vary).
     headers = {"ETag": etag, "Cache-Control": "max-age=60"}
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers=headers)

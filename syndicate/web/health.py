@@ -8,6 +8,7 @@ import os
 from aiohttp import web
 
 from syndicate import __version__
+from syndicate.documents.headers import no_store_headers
 from syndicate.store import StoreError
 from syndicate.web.keys import CACHE, DOOR, LIVE, STORE
 
@@ -21,11 +22,11 @@ async def healthz(request: web.Request) -> web.Response:
         return web.json_response(
             {"status": "error", "error": f"store unreadable: {exc}"},
             status=503,
-            headers={"Cache-Control": "no-store"},
+            headers=no_store_headers(),
         )
     return web.json_response(
         {"status": "ok", "version": __version__, "schema": schema},
-        headers={"Cache-Control": "no-store"},
+        headers=no_store_headers(),
     )
 
 
@@ -66,5 +67,5 @@ async def metrics(request: web.Request) -> web.Response:
         text="\n".join(lines) + "\n",
         content_type="text/plain",
         charset="utf-8",
-        headers={"Cache-Control": "no-store"},
+        headers=no_store_headers(),
     )
