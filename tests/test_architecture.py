@@ -230,6 +230,38 @@ def test_builders_never_read_the_clock():
         assert "syndicate.clock" not in text, path.name
 
 
+# -- one home per rule --------------------------------------------------------------
+
+#: Code that may be written in one module only, and that module.
+ONE_HOME = {
+    "parsedate_to_datetime": "syndicate/httpdate.py",  # reading HTTP dates
+    "format_datetime(": "syndicate/httpdate.py",  # writing them
+    '"opml", version=': "syndicate/opml.py",  # writing OPML
+    ".article_path": "syndicate/catalog.py",  # spelling a permalink (formats' spec copies it)
+}
+#: Modules that may name the thing without doing it again.
+ONE_HOME_ALSO = {
+    # the spec carries the template to the pure builders; the demo's loop keeps a local copy
+    ".article_path": {
+        "syndicate/documents/feeds.py",
+        "syndicate/formats/spec.py",
+        "syndicate/formats/view.py",
+        "syndicate/demo/rows.py",
+    },
+}
+
+
+@pytest.mark.parametrize("needle", sorted(ONE_HOME))
+def test_each_rule_has_one_home(needle: str):
+    homes = {
+        str(path.relative_to(PACKAGE.parent))
+        for path in MODULES
+        if needle in path.read_text(encoding="utf-8")
+    }
+    allowed = {ONE_HOME[needle]} | ONE_HOME_ALSO.get(needle, set())
+    assert homes <= allowed, f"{needle!r} is also written in {sorted(homes - allowed)}"
+
+
 # -- small modules --------------------------------------------------------------------
 
 #: "No module over about 600 lines": each module owns one idea.

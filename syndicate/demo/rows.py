@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
+from syndicate.catalog import permalink_path
 from syndicate.config import Config
 from syndicate.demo.plan import Plan
 from syndicate.demo.templates import LINK_LEADS
@@ -114,7 +115,7 @@ def batches(plan: Plan, config: Config, rng: random.Random, size: int = CHUNK) -
             for tag in tags:
                 tagged.append((aid, tag, published))
             if status == "published" and aid <= latest:
-                entry = (article_path.replace("{slug}", slug).replace("{id}", str(aid)), title)
+                entry = (permalink_path(article_path, slug, aid), title)
                 if len(recent) < 256:
                     recent.append(entry)
                 else:

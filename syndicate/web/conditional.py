@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from email.utils import parsedate_to_datetime
+
+from syndicate.httpdate import parse_http_date
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
@@ -64,11 +65,9 @@ def not_modified(
         return etag_matches(if_none_match, etag)
     if if_modified_since is None or last_modified is None:
         return False
-    try:
-        since = parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError, IndexError):
-        return False
-    if since.tzinfo is None:
+    # A date without a zone is no validator: guessing could send a stale 304.
+    since = parse_http_date(if_modified_since, assume_utc=False)
+    if since is None:
         return False
     return last_modified.replace(microsecond=0) <= since
 
