@@ -112,3 +112,32 @@ async def test_feeds_page_lists_every_feed(site: str, page):
     assert await page.locator("a[href$='/authors/simon-assaf/feed.atom']").count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "feeds-page.png"), full_page=True)
+
+
+@pytest.mark.parametrize("path", ["/articles/old-story", "/feeds", "/latest-news"])
+async def test_public_pages_keep_their_style_under_their_csp(site: str, page, path: str):
+    """The CSP forbids every script but allows each page's own style block, by hash."""
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    response = await page.goto(site + path)
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert "script-src" not in csp
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert refused == []
+    if path != "/latest-news":  # the fragment has no style of its own
+        styled = await page.evaluate("() => getComputedStyle(document.body).fontFamily")
+        assert styled, "the page's own style block was applied"
+    # Script injected after the fact cannot run either.
+    ran = await page.evaluate(
+        "() => { const s = document.createElement('script');"
+        " s.textContent = 'window.__ran = 1'; document.body.append(s);"
+        " return window.__ran === 1; }"
+    )
+    assert ran is False

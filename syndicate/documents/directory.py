@@ -125,5 +125,8 @@ def build_directory(config: Config, store: Store, fmt: str, now: datetime) -> Re
         body, content_type = render_opml(config, groups, newest), OPML_TYPE
     else:
         body, content_type = render_html(config, groups), HTML_TYPE
-    headers = cache_headers(content_type, max_age=config.feeds.max_age, last_modified=newest)
+    page = body.decode("utf-8") if fmt == "html" else None
+    headers = cache_headers(
+        content_type, max_age=config.feeds.max_age, last_modified=newest, page=page
+    )
     return Rendered(body, content_type, newest, headers)

@@ -61,27 +61,32 @@ class Rendered:
             f'{weak}"{base}{suffix}"' for weak in ("", "W/") for suffix in ("", "-gzip", "-br")
         )
 
-    def head_for(self, coding: str) -> CIMultiDict[str]:
-        """Headers for a response in ``coding`` ("304" for Not Modified); aiohttp copies them.
+    def head_for(self, coding: str, *, not_modified: bool = False) -> CIMultiDict[str]:
+        """Headers for a response in ``coding``, or for a 304 to a client that takes it.
 
         A CIMultiDict, because that is what aiohttp makes of whatever it is
-        given: copying one costs less than building one from a dict.
+        given: copying one costs less than building one from a dict. Made once
+        per coding and kept.
 
-        A 304 carries only what RFC 9110 (15.4.5) asks of it, the validator
-        and the caching fields a 200 would have sent; anything more is bytes
+        A 304 carries only what RFC 9110 (15.4.5) asks of it: the caching
+        fields a 200 would have sent, and the ETag that 200 would have had.
+        That is the tag of the coding the request selects, so a cache that
+        stored our gzip body under ``"X-gzip"`` and revalidates with it is
+        told ``"X-gzip"`` again, never the identity tag. Anything more is bytes
         on the busiest response a feed server sends.
         """
-        found = self.heads.get(coding)
+        slot = f"304 {coding}" if not_modified else coding
+        found = self.heads.get(slot)
         if found is None:
-            if coding == "304":
+            if not_modified:
                 fields = {k: v for k, v in self.headers.items() if k in NOT_MODIFIED_FIELDS}
-                fields["ETag"] = self.etag
+                fields["ETag"] = self.etag_for(coding)
             else:
                 fields = dict(self.headers)
                 fields["ETag"] = self.etag_for(coding)
                 if coding != "identity":
                     fields["Content-Encoding"] = coding
-            found = self.heads[coding] = CIMultiDict(fields)
+            found = self.heads[slot] = CIMultiDict(fields)
         return found
 
     @property

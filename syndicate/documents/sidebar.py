@@ -91,5 +91,6 @@ def build_sidebar(config: Config, store: Store, fmt: str, now: datetime) -> Rend
         max_age=SIDEBAR_MAX_AGE,
         last_modified=newest if fmt == "json" else None,
         cors=True,
+        page=body.decode("utf-8") if fmt == "html" else None,
     )
     return Rendered(body, content_type, newest, headers, expires=expires)

@@ -155,7 +155,9 @@ async def _read_capped(request: web.Request, limit: int = MAX_REQUEST_BYTES) -> 
             if size > limit:
                 raise _too_big(limit)
             chunks.append(chunk)
-    except (HttpProcessingError, OSError) as exc:  # broken chunking or gzip, a cut connection
+    # Broken chunking, a body that is not the gzip or deflate its Content-Encoding
+    # declares, a cut connection: the client's mistake, so 400.
+    except (HttpProcessingError, web.RequestPayloadError, OSError) as exc:
         raise ApiError(400, f"the body could not be read: {exc}") from None
     return b"".join(chunks)
 

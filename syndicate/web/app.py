@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from syndicate.catalog import DocKey
 from syndicate.clock import SYSTEM, Clock
@@ -20,14 +20,28 @@ from syndicate.config import Config
 from syndicate.documents.build import build_document
 from syndicate.documents.cache import DocumentCache
 from syndicate.documents.changes import ChangeDoor
+from syndicate.documents.headers import SERVER_NAME
 from syndicate.documents.rendered import Rendered
 from syndicate.live import LiveConfig
 from syndicate.store import Store
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
-from syndicate.web import admin, api, demofeeds, feeds, pages
+from syndicate.web import admin, api, demofeeds, feeds, pages, serverlog
 from syndicate.web.health import healthz, metrics
-from syndicate.web.keys import CACHE, CLOCK, DOOR, LIVE, STORE
+from syndicate.web.keys import CACHE, CLOCK, DOOR, LIVE, SERVER_LOG, STORE
 from syndicate.web.live import watch_ctx
+
+
+def name_the_server() -> None:
+    """``Server: syndicate`` on every response, naming no versions for scanners to match.
+
+    aiohttp writes its default (``Python/3.x aiohttp/3.x``) into any response
+    that has no Server field, from a module constant read at that moment;
+    setting that constant once costs nothing per request, where a signal
+    handler or a middleware would run on every feed response.
+    tests/test_security_headers.py checks every kind of response, so an
+    aiohttp release that moved the constant would fail there.
+    """
+    setattr(web_response, "SERVER_SOFTWARE", SERVER_NAME)  # noqa: B010 (Final upstream)
 
 
 def make_cache(
@@ -56,6 +70,7 @@ def make_app(
     changed. Only one worker process should do either (syndicate.web.serve
     gives both to its first worker).
     """
+    name_the_server()
     app = web.Application()
     live = LiveConfig(config, clock)
     app[LIVE] = live
@@ -84,6 +99,13 @@ def make_app(
         if owned:
             opened.close()
 
+    async def log_ctx(app: web.Application) -> AsyncIterator[None]:
+        found = serverlog.install()
+        app[SERVER_LOG] = found
+        yield
+        serverlog.uninstall(found)
+
+    app.cleanup_ctx.append(log_ctx)
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(watch_ctx)
     if fetcher:

@@ -37,6 +37,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Final
 
+from syndicate.documents.headers import content_security_policy
+
 #: How long a login lasts. A working day, so an editor logs in about once a day.
 SESSION_TTL: Final = 12 * 3600
 #: The session cookie: Path=/admin, HttpOnly, SameSite=Strict (Secure over https).
@@ -212,27 +214,6 @@ def limit_keys(address: str | None, name: str) -> list[str]:
 
 # -- response headers ---------------------------------------------------------------
 
-_STYLE_RE: Final = re.compile(r"<style>(.*?)</style>", re.DOTALL)
-
-
-def content_security_policy(html: str) -> str:
-    """A CSP for one admin page: no scripts at all, only this page's own style blocks.
-
-    The page's ``<style>`` blocks are allowed by hash. Outside text reaches
-    pages only autoescaped, so it cannot add a style block of its own.
-    """
-    hashes = " ".join(
-        "'sha256-"
-        + base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode("ascii")
-        + "'"
-        for block in _STYLE_RE.findall(html)
-    )
-    return (
-        "default-src 'none'; "
-        + (f"style-src {hashes}; " if hashes else "")
-        + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    )
-
 
 def security_headers(html: str = "") -> dict[str, str]:
     """Headers on every admin response: never cached, never framed, no scripts."""
@@ -242,7 +223,7 @@ def security_headers(html: str = "") -> dict[str, str]:
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
-        "Content-Security-Policy": content_security_policy(html),
+        "Content-Security-Policy": content_security_policy(html, form_action="'self'"),
     }
 
 

@@ -26,6 +26,8 @@ _TYPES = {
     ".json": "application/feed+json",
 }
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+#: Longest file name looked up (most file systems stop at 255 bytes).
+MAX_NAME = 128
 
 
 def fill_dates(text: str, now: datetime) -> str:
@@ -47,12 +49,16 @@ def fill_dates(text: str, now: datetime) -> str:
 async def demo_feed(request: web.Request) -> web.StreamResponse:
     folder = request.app[LIVE].config.demo_feeds_path
     name = request.match_info["name"]
-    if folder is None or "/" in name or name.startswith("."):
+    if folder is None or "/" in name or name.startswith(".") or len(name) > MAX_NAME:
         raise web.HTTPNotFound(text="Not found\n")
     path: Path = folder / name
     content_type = _TYPES.get(path.suffix)
-    if content_type is None or not path.is_file():
-        raise web.HTTPNotFound(text=f"Not found: no demo feed {name!r}\n")
+    try:
+        found = content_type is not None and path.is_file()
+    except (OSError, ValueError):  # a name the file system cannot hold, a NUL byte
+        found = False
+    if not found or content_type is None:
+        raise web.HTTPNotFound(text=f"Not found: no demo feed {name[:80]!r}\n")
     now = request.app[CLOCK].now().replace(second=0, microsecond=0)
     body = fill_dates(path.read_text(encoding="utf-8"), now).encode("utf-8")
     etag = '"' + hashlib.sha256(body).hexdigest()[:24] + '"'

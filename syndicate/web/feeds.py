@@ -13,23 +13,45 @@ from aiohttp import web
 
 from syndicate.catalog import DIRECTORY_HTML, DIRECTORY_OPML, KINDS, feed_key
 from syndicate.documents.feeds import parse_format
+from syndicate.documents.headers import cache_headers
 from syndicate.documents.rendered import NotFound
 from syndicate.models import SITE, Scope, ScopeKind
 from syndicate.web.keys import CACHE
 from syndicate.web.respond import answer
 
 MAX_PAGE = 1_000_000
+#: Seconds caches may keep the ``?page=1`` redirect (it never changes).
+REDIRECT_MAX_AGE = 86_400
 
 
 def _page(request: web.Request) -> int:
+    """The ``?page=N`` asked for; 400 for anything but 2 to MAX_PAGE, 301 for page 1.
+
+    Page 1 has one URL, the feed's own (RFC 5005's ``first`` link and every
+    ``rel="self"`` say so), so ``?page=1`` is sent there for good rather than
+    served as a second copy that caches and readers would keep apart.
+    """
     raw = request.query.get("page")
     if raw is None:
         return 1
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_PAGE:
-        raise web.HTTPBadRequest(
-            text=f"page must be a whole number from 1 to {MAX_PAGE}, got {raw[:40]!r}\n"
+    # ASCII digits only, and few of them: str.isdigit() takes "²" and "٣", and
+    # int() of thousands of digits raises before any range check could.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_PAGE))):
+        raise _bad_page(raw)
+    page = int(raw)
+    if not 0 < page <= MAX_PAGE:
+        raise _bad_page(raw)
+    if page == 1:
+        raise web.HTTPMovedPermanently(
+            location=request.path, headers=cache_headers(None, max_age=REDIRECT_MAX_AGE)
         )
-    return int(raw)
+    return page
+
+
+def _bad_page(raw: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=f"page must be a whole number from 1 to {MAX_PAGE}, got {raw[:40]!r}\n"
+    )
 
 
 def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -10,7 +10,7 @@ from aiohttp import web
 from syndicate import __version__
 from syndicate.documents.headers import no_store_headers
 from syndicate.store import StoreError
-from syndicate.web.keys import CACHE, DOOR, LIVE, STORE
+from syndicate.web.keys import CACHE, DOOR, LIVE, SERVER_LOG, STORE
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -58,6 +58,12 @@ async def metrics(request: web.Request) -> web.Response:
             f'syndicate_config_reloads_total{{trigger="{trigger}"}} {count}'
             for trigger, count in sorted(request.app[LIVE].reloads.items())
         ),
+        "# HELP syndicate_server_errors_total Requests answered 500 because a handler raised.",
+        "# TYPE syndicate_server_errors_total counter",
+        f"syndicate_server_errors_total {request.app[SERVER_LOG].errors}",
+        "# HELP syndicate_malformed_requests_total Requests aiohttp's parser refused (400).",
+        "# TYPE syndicate_malformed_requests_total counter",
+        f"syndicate_malformed_requests_total {request.app[SERVER_LOG].malformed}",
         "# HELP syndicate_changes_announced_total Changes the change door announced (leader only).",
         "# TYPE syndicate_changes_announced_total counter",
         f"syndicate_changes_announced_total {request.app[DOOR].announced}",

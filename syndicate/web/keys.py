@@ -8,13 +8,15 @@ from syndicate.clock import Clock
 from syndicate.documents.cache import DocumentCache
 from syndicate.documents.changes import ChangeDoor
 from syndicate.store import Store
+from syndicate.web.serverlog import ServerLog
 
 STORE = web.AppKey("store", Store)
 CACHE = web.AppKey("cache", DocumentCache)
 CLOCK = web.AppKey("clock", Clock)
 DOOR = web.AppKey("door", ChangeDoor)
+SERVER_LOG = web.AppKey("server_log", ServerLog)
 
 from syndicate.live import LiveConfig  # noqa: E402  (re-exported)
 from syndicate.web.live import LIVE  # noqa: E402
 
-__all__ = ["CACHE", "CLOCK", "DOOR", "LIVE", "STORE", "LiveConfig"]
+__all__ = ["CACHE", "CLOCK", "DOOR", "LIVE", "SERVER_LOG", "STORE", "LiveConfig"]

@@ -47,7 +47,9 @@ async def article_page(request: web.Request) -> web.Response:
         text=html,
         content_type="text/html",
         charset="utf-8",
-        headers=cache_headers(None, max_age=ARTICLE_MAX_AGE, compressed=False),
+        headers=cache_headers(
+            None, max_age=ARTICLE_MAX_AGE, compressed=False, page=html, images=True
+        ),
     )
 
 

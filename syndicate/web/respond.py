@@ -34,10 +34,10 @@ def answer(request: web.Request, rendered: Rendered, counts: Counter[int]) -> we
         fresh = since is not None and not_modified(
             None, since, rendered.etag, rendered.last_modified
         )
+    coding = _choose(asked.get(hdrs.ACCEPT_ENCODING))
     if fresh:
         counts[304] += 1
-        return web.Response(status=304, headers=rendered.head_for("304"))
-    coding = _choose(asked.get(hdrs.ACCEPT_ENCODING))
+        return web.Response(status=304, headers=rendered.head_for(coding, not_modified=True))
     counts[200] += 1
     # The cache compressed every coding when it built the document.
     return web.Response(body=rendered.body_for(coding), headers=rendered.head_for(coding))
