@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from syndicate.models import ArticleIn
 from syndicate.records import RecordError, parse_record
@@ -31,6 +32,37 @@ class ReadResult:
     lines: int = 0
 
 
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _number(text: str) -> int | float:
+    """JSON has one number type: ``302.0`` is the integer 302, as JSON Schema says too."""
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def read_json(text: str) -> Any:
+    """One article's JSON, as the importer and the API read it; ValueError says what is wrong.
+
+    Python's parser raises more than JSONDecodeError on hostile input: a
+    RecursionError for arrays nested thousands deep, a ValueError for an
+    integer of thousands of digits (CVE-2020-10735's limit). Each becomes a
+    sentence about that one line or body, never a crash of the whole run.
+    """
+    try:
+        return json.loads(
+            text.removeprefix("\ufeff"), parse_constant=_no_constants, parse_float=_number
+        )
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValueError("not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # NaN and Infinity, an integer of 5000 digits
+        reason = str(exc).split(";")[0]
+        raise ValueError(f"not valid JSON: {reason}") from None
+
+
 def read_jsonl(lines: Iterable[str | bytes], sections: Collection[str] | None) -> ReadResult:
     """Validate every line; a slug seen twice keeps its last line, as an upsert would."""
     result = ReadResult()
@@ -49,11 +81,9 @@ def read_jsonl(lines: Iterable[str | bytes], sections: Collection[str] | None) -
         if not text:
             continue
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            result.errors.append(
-                LineError(number, f"not valid JSON: {exc.msg} at column {exc.colno}")
-            )
+            data = read_json(text)
+        except ValueError as exc:
+            result.errors.append(LineError(number, str(exc)))
             continue
         try:
             record = parse_record(data, sections)

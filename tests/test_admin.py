@@ -582,6 +582,18 @@ async def test_config_page_shows_the_config_in_force_and_a_rejected_reload(
     assert len(sections) == 2
 
 
+async def test_config_page_shows_a_config_file_that_is_not_utf8(client: Any, config: Config):
+    await logged_in(client)
+    config.source.write_bytes(config.source.read_bytes() + b"\n# caf\xe9 in latin-1\n")
+    assert client.server.app[LIVE].reload() is False
+    response = await client.get("/admin/config")
+    assert response.status == 200
+    doc = lxml_html.fromstring(await response.text())
+    problems = [li.text_content() for li in q(q(doc, ".rejected")[0], "li")]
+    assert any("utf-8" in p.lower() for p in problems), problems
+    assert "caf\ufffd in latin-1" in doc.text_content()
+
+
 async def test_unknown_admin_address_is_a_404_behind_login(client: Any):
     await logged_in(client)
     response = await client.get("/admin/nowhere/<b>")

@@ -80,6 +80,29 @@ def test_import_reports_bad_lines_by_number_and_stores_the_good_ones(site: Path,
     assert slugs == {"good-1", "good-2"}
 
 
+def test_import_reports_hostile_json_lines_and_keeps_the_good_ones(site: Path, tmp_path: Path):
+    """Lines Python's JSON parser raises on with more than JSONDecodeError."""
+    data = tmp_path / "hostile.jsonl"
+    lines = [
+        article("good-1"),
+        "[" * 100_000 + "]" * 100_000,  # nested too deeply: RecursionError
+        '{"slug": "huge", "issue": ' + "9" * 5000 + "}",  # over int's 4,300-digit limit
+        '{"slug": "nan", "issue": NaN}',
+        article("good-2"),
+    ]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli("--config", str(site), "import", str(data))
+    assert result.returncode == 1
+    assert "line 2: not valid JSON: nested too deeply" in result.stderr
+    assert "line 3: not valid JSON: Exceeds the limit (4300 digits)" in result.stderr
+    assert "line 4: not valid JSON: NaN is not JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "2 created" in result.stdout
+    conn = sqlite3.connect(tmp_path / "store.db")
+    slugs = {row[0] for row in conn.execute("SELECT slug FROM articles")}
+    assert slugs == {"good-1", "good-2"}
+
+
 def test_failed_import_loses_nothing_already_stored(site: Path, tmp_path: Path):
     good = tmp_path / "good.jsonl"
     good.write_text(article("kept", title="Original headline") + "\n", encoding="utf-8")

@@ -493,9 +493,13 @@ async def config_page(visit: Visit) -> web.StreamResponse:
     config = live.config
     path = config.source
     try:
-        on_disk: str | None = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        raw = await asyncio.to_thread(path.read_bytes)
     except OSError:
-        on_disk = None
+        on_disk: str | None = None
+    else:
+        # Shown even when it is not UTF-8 (U+FFFD where it is not): the reload
+        # that read it has already said why it was rejected, at the top.
+        on_disk = raw.decode("utf-8", errors="replace")
     rejected = live.rejected
     return render(
         visit,

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
@@ -35,7 +34,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from syndicate.catalog import permalink
 from syndicate.documents.headers import no_store_headers
 from syndicate.errors import SyndicateError
-from syndicate.importer import dump_record
+from syndicate.importer import dump_record, read_json
 from syndicate.models import Article, ArticleIn
 from syndicate.records import RecordError, parse_record
 from syndicate.store import Outcome, Store
@@ -162,16 +161,6 @@ async def _read_capped(request: web.Request, limit: int = MAX_REQUEST_BYTES) -> 
     return b"".join(chunks)
 
 
-def _no_constants(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _number(text: str) -> int | float:
-    """JSON has one number type: ``302.0`` is the integer 302, as JSON Schema says too."""
-    value = float(text)
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
-
-
 def _decode(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
@@ -180,13 +169,9 @@ def _decode(raw: bytes) -> Any:
             400, f"body is not valid JSON: not UTF-8 ({exc.reason} at byte {exc.start})"
         ) from None
     try:
-        return json.loads(
-            text.removeprefix("\ufeff"), parse_constant=_no_constants, parse_float=_number
-        )
-    except RecursionError:
-        raise ApiError(400, "body is not valid JSON: nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, NaN, an integer of 5000 digits
-        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+        return read_json(text)
+    except ValueError as exc:
+        raise ApiError(400, f"body is {exc}") from None
 
 
 def _validate(data: Any, slug: str, sections: set[str]) -> ArticleIn:
