@@ -7,6 +7,7 @@ non-zero exit status, never as a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 import time
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 
@@ -89,6 +91,37 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = Context(config_path)
 
 
+def _is_public_host(host: str) -> bool:
+    """Whether a site at ``host`` is reachable by the public (not this machine or a LAN)."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".test", ".internal")):
+        return False
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return True  # a name in public DNS
+
+
+def private_fetching_warning(config: Config) -> str | None:
+    """A warning when the demo's setting reaches a production config.
+
+    ``allow_private_addresses`` lets sidebar sources (and anything an editor
+    or an OPML file adds) reach loopback and the private network: right for
+    the offline demo and the tests, a server-side request forgery hole on a
+    public site.
+    """
+    if not config.fetcher.allow_private_addresses:
+        return None
+    host = urlsplit(config.site.base_url).hostname or ""
+    if not _is_public_host(host):
+        return None
+    return (
+        "fetcher.allow_private_addresses is true while site.base_url "
+        f"({config.site.base_url}) is public: sidebar sources may then reach this machine "
+        "and its private network. Set it to false unless this is a demo."
+    )
+
+
 @main.command()
 @click.pass_obj
 def check(obj: Context) -> None:
@@ -116,6 +149,9 @@ def check(obj: Context) -> None:
                 articles = store.count("articles")
         except StoreError as exc:
             problems.append(f"store: {exc}")
+    warning = private_fetching_warning(config)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s):", err=True)
         for problem in problems:

@@ -180,6 +180,35 @@ def test_check_passes_on_a_healthy_store_and_flags_unknown_sections(site: Path, 
     assert "1 article(s) in section 'news', which config.toml does not define" in flagged.stderr
 
 
+@pytest.mark.parametrize(
+    ("base_url", "warned"),
+    [
+        ("https://example.org", True),
+        ("http://203.0.113.7", False),  # documentation range: not global
+        ("http://8.8.8.8", True),
+        ("http://127.0.0.1:8080", False),
+        ("http://localhost:8080", False),
+        ("http://news.internal", False),
+    ],
+)
+def test_check_warns_when_private_fetching_meets_a_public_site(
+    site: Path, tmp_path: Path, base_url: str, warned: bool
+):
+    site.write_text(
+        MINIMAL_CONFIG.replace("http://127.0.0.1:8080", base_url)
+        + "\n[fetcher]\nallow_private_addresses = true\n",
+        encoding="utf-8",
+    )
+    data = tmp_path / "a.jsonl"
+    data.write_text(article("one") + "\n", encoding="utf-8")
+    run_cli("--config", str(site), "import", str(data))
+    result = run_cli("--config", str(site), "check")
+    assert result.returncode == 0, result.stderr
+    assert ("warning: fetcher.allow_private_addresses is true" in result.stderr) is warned
+    site.write_text(MINIMAL_CONFIG.replace("http://127.0.0.1:8080", base_url), encoding="utf-8")
+    assert "warning" not in run_cli("--config", str(site), "check").stderr
+
+
 def test_check_refuses_a_store_from_a_newer_syndicate(site: Path, tmp_path: Path):
     conn = sqlite3.connect(tmp_path / "store.db")
     conn.execute("PRAGMA user_version = 999")
