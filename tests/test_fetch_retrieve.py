@@ -507,17 +507,17 @@ async def test_ssrf_refused_by_default(outside: Outside, outside_v6: Outside):
         f"http://localhost:{port}/feed.xml": "localhost resolves to 127.0.0.1, a loopback address",
         f"http://[::1]:{port6}/feed.xml": "::1 is a loopback address",
         f"http://[::ffff:127.0.0.1]:{port}/feed.xml": "is a loopback address",
-        f"http://0x7f000001:{port}/feed.xml": "resolves to 127.0.0.1, a loopback address",
-        f"http://2130706433:{port}/feed.xml": "",  # aiohttp refuses the obsolete form itself
+        # Numeric spellings are read by the guard itself, whatever aiohttp would do.
+        f"http://0x7f000001:{port}/feed.xml": "0x7f000001 stands for 127.0.0.1, a loopback address",
+        f"http://2130706433:{port}/feed.xml": "2130706433 stands for 127.0.0.1, a loopback address",
     }
     async with Retriever(config(allow_private_addresses=False)) as r:
         for url, expected in cases.items():
             with pytest.raises(FetchError) as caught:
                 await r.fetch(url)
-            assert caught.value.stage in ({"ssrf"} if expected else {"ssrf", "http"}), url
+            assert caught.value.stage == "ssrf", url
             assert expected in caught.value.message
-            if expected:
-                assert "set [fetcher] allow_private_addresses = true" in caught.value.message
+            assert "set [fetcher] allow_private_addresses = true" in caught.value.message
     assert outside.requests == outside_v6.requests == []
 
 

@@ -12,9 +12,10 @@ a slot for ever; redirects are followed by hand, so each hop is counted,
 checked for loops and held to http(s); and, unless the config allows it, no
 connection is made to a loopback, private, link-local or otherwise non-public
 address (server-side request forgery). That last check is
-:mod:`syndicate.fetch.guard`'s, installed here as the connector's resolver
-(so the address checked is the address connected to) and applied to
-literal IP hosts on every redirect hop.
+:mod:`syndicate.fetch.guard`'s, applied on every redirect hop to the URL's
+host in any spelling before connecting, installed as the connector's
+resolver (every address a name resolves to) and in the connector itself
+(the peer address of the socket actually connected to).
 
 Every failure comes back as one ``FetchError`` with a stage and a sentence a
 person can act on, never as an aiohttp exception; the runner records it and
@@ -36,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -46,7 +47,13 @@ from yarl import URL
 from syndicate import __version__
 from syndicate.clock import SYSTEM, Clock
 from syndicate.config import FetcherConfig
-from syndicate.fetch.guard import AddressRefusedError, GuardedResolver, Network
+from syndicate.fetch.guard import (
+    AddressPolicy,
+    AddressRefusedError,
+    GuardedConnector,
+    GuardedResolver,
+    Network,
+)
 from syndicate.fetch.schedule import parse_retry_after
 from syndicate.fetch.types import FetchError, Retrieved, Validators
 from syndicate.httpdate import parse_http_date
@@ -207,6 +214,9 @@ class Retriever:
     (for example one internal feed host) without allowing every private
     address; it is ignored when ``allow_private_addresses`` is set.
 
+    ``resolver`` answers DNS lookups (default: the system's, in threads); the
+    guard wraps it, so a stand-in resolver cannot bypass the address policy.
+
     ``clock`` stands in for the response's Date when a Retry-After date has
     to be turned into seconds and the server sent no Date.
     """
@@ -217,37 +227,43 @@ class Retriever:
         *,
         user_agent: str = USER_AGENT,
         allowed_networks: tuple[Network, ...] = (),
+        resolver: AbstractResolver | None = None,
         clock: Clock = SYSTEM,
     ) -> None:
         self.config = config
         self.user_agent = user_agent
         self.clock = clock
         self._allowed = allowed_networks
+        self._inner_resolver = resolver
         self._session: aiohttp.ClientSession | None = None
         self._resolver: AbstractResolver | None = None
-        self._guard: GuardedResolver | None = None
+        self._policy: AddressPolicy | None = None
         self._total = asyncio.Semaphore(config.concurrency)
         self._hosts = _HostSlots(config.per_host)
 
     async def __aenter__(self) -> Retriever:
-        inner = aiohttp.ThreadedResolver()
-        if self.config.allow_private_addresses:
-            self._resolver = inner
-        else:
-            self._guard = GuardedResolver(inner, self._allowed)
-            self._resolver = self._guard
-        connector = aiohttp.TCPConnector(
-            resolver=self._resolver,
+        inner = self._inner_resolver or aiohttp.ThreadedResolver()
+        self._resolver = inner
+        if not self.config.allow_private_addresses:
+            self._policy = AddressPolicy(self._allowed)
+            self._resolver = GuardedResolver(inner, policy=self._policy)
+        options: dict[str, Any] = {
+            "resolver": self._resolver,
             # Our own slots come first (see the class docstring); these are a backstop.
-            limit=self.config.concurrency,
-            limit_per_host=self.config.per_host,
+            "limit": self.config.concurrency,
+            "limit_per_host": self.config.per_host,
             # aiohttp does not count idle pooled sockets against ``limit``, so a
             # run over many hosts keeps one open per host for this long; short
             # enough to bound open files, long enough for sources sharing a host.
-            keepalive_timeout=5.0,
+            "keepalive_timeout": 5.0,
             # Results are cached after the guard filtered them, so a cached
             # answer is as safe as a fresh one.
-            ttl_dns_cache=60,
+            "ttl_dns_cache": 60,
+        }
+        connector = (
+            aiohttp.TCPConnector(**options)
+            if self._policy is None
+            else GuardedConnector(self._policy, **options)  # checks the peer too
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -315,7 +331,7 @@ class Retriever:
         remaining = self.config.timeout
         while True:
             try:
-                self._check_literal(current)
+                self._check_host(current)
                 async with self._hosts.hold(_where(current)), self._total:
                     started = loop.time()
                     try:
@@ -350,12 +366,17 @@ class Retriever:
             seen.add(target)
             current = target
 
-    def _check_literal(self, url: URL) -> None:
-        """Refuse a literal IP host the policy forbids (aiohttp skips the resolver for those)."""
-        if self._guard is None:
+    def _check_host(self, url: URL) -> None:
+        """Refuse a host that spells a forbidden address in any form, before connecting.
+
+        aiohttp skips the resolver for hosts it takes for addresses, and which
+        spellings it takes (or refuses) depends on its version; so the guard
+        reads the spelling itself. Names pass here, to be checked on resolving.
+        """
+        if self._policy is None:
             return
         try:
-            self._guard.policy.check_literal(url.raw_host or "")
+            self._policy.check_host(url.raw_host or "")
         except AddressRefusedError as refused:
             raise FetchError("ssrf", f"{_show(url)}: {refused.text}") from None
 
@@ -512,9 +533,11 @@ def _reason(error: BaseException) -> str:
 def _client_error(url: URL, exc: aiohttp.ClientError) -> FetchError:
     """Translate an aiohttp exception into a stage and a sentence."""
     where = _where(url)
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(
+        exc.os_error, AddressRefusedError
+    ):  # refused on resolving (a DNS error to aiohttp) or on connecting (the peer)
+        return FetchError("ssrf", f"{_show(url)}: {exc.os_error.text}")
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        if isinstance(exc.os_error, AddressRefusedError):
-            return FetchError("ssrf", f"{_show(url)}: {exc.os_error.text}")
         return FetchError("dns", f"could not resolve {url.host}: {_reason(exc.os_error)}")
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return FetchError(
