@@ -287,3 +287,34 @@ def test_etags_agree_across_processes_and_workers(tmp_path: Path):
             with urllib.request.urlopen(root + "/sections/news/feed.atom") as response:
                 tags.append(response.headers["ETag"])
     assert len(set(tags)) == 1
+
+
+async def test_text_that_is_not_utf8_in_the_store_comes_out_as_valid_feeds(
+    client: Any, config: Config
+):
+    """Another process may write any bytes as TEXT; the feeds stay valid, with U+FFFD."""
+    import sqlite3
+
+    conn = sqlite3.connect(config.store_path)
+    with conn:
+        # CAST of a BLOB stores its bytes as TEXT unchecked: \xff and a cut-off é.
+        conn.execute(
+            "UPDATE articles SET title = CAST(X'427573ff20737472696b65c3' AS TEXT), "
+            "body = CAST(X'3c703e4fff3c2f703e' AS TEXT) WHERE slug = 'story-129'"
+        )
+        conn.execute("UPDATE authors SET name = CAST(X'53696dff6f6e' AS TEXT) WHERE id = 1")
+    conn.close()
+    for path in ("/feed.atom", "/feed.rss", "/feed.json", "/feeds", "/feeds.opml"):
+        response = await client.get(path)
+        assert response.status == 200, path
+        body = await response.read()
+        if path.endswith(".json"):
+            json.loads(body)
+        elif path != "/feeds":
+            etree.fromstring(body, etree.XMLParser(recover=False))
+        text = body.decode("utf-8")
+        if path.startswith("/feed."):
+            assert "Bus\ufffd strike\ufffd" in text or "Bus\\ufffd strike\\ufffd" in text, path
+    api = await client.get("/articles/story-129")
+    assert api.status == 200
+    assert "Bus\ufffd strike" in await api.text()

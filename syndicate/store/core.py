@@ -11,7 +11,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -216,6 +216,28 @@ class Store:
                 raise
             self.conn.execute("COMMIT")
 
+    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        """Every row of a query; text that is not valid UTF-8 comes out with U+FFFD.
+
+        Other processes may write the store (the README invites the CMS to),
+        and SQLite stores whatever bytes it is given as TEXT; Python's
+        sqlite3 then refuses the whole row ("Could not decode to UTF-8"), and
+        every feed holding the article would fail. Such a row is read again
+        with a lenient decoder instead: the text is shown as what it is, the
+        feeds stay valid, and well-formed rows keep the fast C decoder.
+        Call it holding :attr:`lock`.
+        """
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "decode" not in str(exc).lower():
+                raise
+        self.conn.text_factory = _lenient_text
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        finally:
+            self.conn.text_factory = str
+
     # -- writing ------------------------------------------------------------
 
     def upsert_articles(self, records: Iterable[ArticleIn], now: datetime) -> dict[Outcome, int]:
@@ -259,16 +281,16 @@ class Store:
             return []
         marks = ",".join("?" * len(ids))
         with self.lock:
-            rows = self.conn.execute(
+            rows = self.rows(
                 f"""SELECT a.id, a.slug, a.title, a.standfirst, a.body, a.section, a.issue,
                            a.published, a.updated, a.image_url, a.image_caption, a.image_alt,
                            a.status, p.date, p.pdf_url
                       FROM articles AS a LEFT JOIN print_issues AS p ON p.number = a.issue
                      WHERE a.id IN ({marks})""",
                 ids,
-            ).fetchall()
+            )
             bylines: dict[int, list[Author]] = {}
-            for article_id, *author in self.conn.execute(
+            for article_id, *author in self.rows(
                 f"""SELECT aa.article_id, au.slug, au.name, au.bio, au.email, au.url
                       FROM article_authors AS aa JOIN authors AS au ON au.id = aa.author_id
                      WHERE aa.article_id IN ({marks}) ORDER BY aa.article_id, aa.position""",
@@ -276,7 +298,7 @@ class Store:
             ):
                 bylines.setdefault(article_id, []).append(Author(*author))
             tags: dict[int, list[Tag]] = {}
-            for article_id, slug, name in self.conn.execute(
+            for article_id, slug, name in self.rows(
                 f"""SELECT at.article_id, t.slug, t.name
                       FROM article_tags AS at JOIN tags AS t ON t.id = at.tag_id
                      WHERE at.article_id IN ({marks}) ORDER BY at.article_id, t.slug""",
@@ -296,24 +318,22 @@ class Store:
 
     def author(self, slug: str) -> Author | None:
         with self.lock:
-            row = self.conn.execute(
+            found = self.rows(
                 "SELECT slug, name, bio, email, url FROM authors WHERE slug = ?", (slug,)
-            ).fetchone()
-        return Author(*row) if row else None
+            )
+        return Author(*found[0]) if found else None
 
     def tag(self, slug: str) -> Tag | None:
         with self.lock:
-            row = self.conn.execute(
-                "SELECT slug, name FROM tags WHERE slug = ?", (slug,)
-            ).fetchone()
-        return Tag(*row) if row else None
+            found = self.rows("SELECT slug, name FROM tags WHERE slug = ?", (slug,))
+        return Tag(*found[0]) if found else None
 
     def print_issue(self, number: int) -> PrintIssue | None:
         with self.lock:
-            row = self.conn.execute(
+            found = self.rows(
                 "SELECT number, date, pdf_url FROM print_issues WHERE number = ?", (number,)
-            ).fetchone()
-        return _issue(row[0], row[1], row[2]) if row else None
+            )
+        return _issue(*found[0]) if found else None
 
     # -- what the feed cache asks -------------------------------------------
 
@@ -346,7 +366,7 @@ class Store:
             "site": "SELECT '', '', n FROM feed_counts WHERE kind = 'site'",
         }[kind]
         with self.lock:
-            return [(str(k), str(name), int(n)) for k, name, n in self.conn.execute(sql)]
+            return [(str(k), str(name), int(n)) for k, name, n in self.rows(sql)]
 
     def count(self, table: str) -> int:
         with self.lock:
@@ -373,6 +393,10 @@ class Store:
                             "which config.toml does not define"
                         )
         return problems
+
+
+def _lenient_text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
 
 
 def open_store(path: Path | str, *, create: bool = True) -> Store:

@@ -315,7 +315,7 @@ class Sources:
         if not top:
             return []
         with self.store.lock:
-            rows = self.store.conn.execute(
+            rows = self.store.rows(
                 """SELECT url, name, title, link, published FROM (
                        SELECT s.url, s.name, e.title, e.link, e.published, e.id,
                               ROW_NUMBER() OVER (
@@ -325,7 +325,7 @@ class Sources:
                         WHERE s.configured = 1)
                     WHERE rank <= ? ORDER BY published DESC, id DESC""",
                 (top,),
-            ).fetchall()
+            )
         shown: dict[str, int] = {}
         out: list[SidebarItem] = []
         for url, name, title, link, published in rows:
