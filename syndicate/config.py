@@ -118,6 +118,30 @@ def _tag_authority(value: Any) -> str | None:
     return None
 
 
+_HOST_RE = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+
+
+def _hosts(value: Any) -> str | None:
+    """Exact host names: lowercase, no scheme, port or path (each is matched as written)."""
+    bad = [host for host in value if not _HOST_RE.fullmatch(host) or len(host) > 253]
+    if not bad:
+        return None
+    hints = []
+    for host in bad:
+        try:
+            guess = urlsplit(host if "//" in host else f"//{host}").hostname or ""
+        except ValueError:
+            guess = ""
+        hint = f" (write {guess!r})" if guess and _HOST_RE.fullmatch(guess) else ""
+        hints.append(f"{host!r}{hint}")
+    return (
+        "must list bare host names such as 'www.youtube-nocookie.com' (lowercase; "
+        f"no scheme, port or path), got {', '.join(hints)}"
+    )
+
+
 def _article_path(value: Any) -> str | None:
     if not value.startswith("/") or ("{slug}" not in value and "{id}" not in value):
         return f"must start with '/' and contain {{slug}} or {{id}}, got {value!r}"
@@ -156,6 +180,11 @@ class SiteConfig:
     logo: str = rule("", check=_optional_url, doc="Larger logo image URL")
     article_path: str = rule(
         "/articles/{slug}", check=_article_path, doc="Permalink path of an article"
+    )
+    embed_hosts: tuple[str, ...] = rule(
+        (),
+        check=_hosts,
+        doc="Exact hosts whose https pages articles may embed (iframes); none by default",
     )
 
     @property
@@ -290,7 +319,10 @@ def _convert(tp: Any, value: Any, key: str, problems: list[str]) -> Any:
     if origin is tuple:
         (item_type, _) = get_args(tp)
         if not isinstance(value, list):
-            problems.append(f"{key}: must be an array of tables, got {_describe(value)}")
+            what = (
+                "an array of tables" if hasattr(item_type, "__dataclass_fields__") else "an array"
+            )
+            problems.append(f"{key}: must be {what}, got {_describe(value)}")
             return MISSING
         items = [_convert(item_type, v, f"{key}[{i}]", problems) for i, v in enumerate(value)]
         if any(item is MISSING for item in items):
@@ -473,6 +505,8 @@ def _defaults(cls: type[Any] = Config, prefix: str = "") -> dict[str, str]:
                 text = str(value).lower()
             elif isinstance(value, str | Path):
                 text = json.dumps(str(value), ensure_ascii=False)
+            elif isinstance(value, tuple):
+                text = json.dumps(list(value), ensure_ascii=False)
             else:
                 text = str(value)
             out[key] = f"`{text}`"

@@ -25,8 +25,10 @@ from syndicate.formats.render import render
 from syndicate.formats.spec import FeedSpec, PageLinks, entry_id
 from syndicate.formats.view import absolute_url, absolutize_html
 from syndicate.models import Article, Author, Image, PrintIssue, Tag
+from syndicate.sanitize import sanitize_html
 from tests.factories import make_spec
-from tests.test_build import NS, STRICT, check_atom, check_json, check_rss
+from tests.test_build import NS, STRICT, bodies, check_atom, check_json, check_rss
+from tests.test_sanitize import dangers
 
 SCHEMAS = Path(__file__).parent / "schemas"
 ATOM_SCHEMA = etree.RelaxNG(etree.parse(str(SCHEMAS / "atom.rng")))
@@ -209,6 +211,83 @@ def test_any_articles_give_valid_documents_in_every_format(spec: FeedSpec, items
     # Deterministic, whatever the input.
     assert render("atom", spec, items) == atom_data
     assert render("json", spec, items) == json_data
+
+
+# Pieces of the markup an attacker tries against a sanitiser (issue 11).
+HOSTILE_PIECES = st.sampled_from(
+    [
+        "<script>",
+        "<SCRIPT SRC=",
+        "<scr",
+        "ipt>",
+        "<style>",
+        "<iframe src=",
+        "https://www.youtube-nocookie.com/embed/x",
+        "https://evil.example/",
+        "<object data=",
+        "<embed src=",
+        "<form action=",
+        "<input ",
+        "<svg onload=",
+        "<math>",
+        "<noscript>",
+        "</noscript>",
+        "<template>",
+        "<textarea>",
+        "</textarea>",
+        "<title>",
+        "<table>",
+        "<td>",
+        "<img src=x onerror=",
+        " onclick=",
+        " style=",
+        " srcset=",
+        "alert(1)",
+        "java\tscript:",
+        "&#106;avascript&#58;",
+        "<p title=",
+        "<a href=",
+        "<video poster=",
+        "<blockquote cite=",
+    ]
+)
+hostile_fragment = st.lists(st.one_of(HTML_PIECES, HOSTILE_PIECES, any_text), max_size=40).map(
+    "".join
+)
+EMBED_HOSTS = frozenset({"www.youtube-nocookie.com"})
+
+
+@settings(max_examples=400, deadline=None)
+@given(fragment=hostile_fragment, embeds=st.booleans())
+def test_sanitize_html_leaves_nothing_that_runs_and_settles(fragment: str, embeds: bool):
+    hosts = EMBED_HOSTS if embeds else frozenset()
+    once = sanitize_html(fragment, embed_hosts=hosts)
+    assert dangers(once, embed_hosts=hosts) == [], once
+    # What it keeps, it keeps: a second pass changes nothing.
+    assert sanitize_html(once, embed_hosts=hosts) == once
+
+
+@settings(max_examples=100, deadline=None)
+@given(fragment=hostile_fragment, fmt=st.sampled_from(["atom", "rss", "json"]))
+def test_feed_content_is_sanitised_whatever_the_body(fragment: str, fmt: str):
+    spec = make_spec(embed_hosts=EMBED_HOSTS)
+    article = Article(
+        id=1,
+        slug="s",
+        title="t",
+        standfirst="",
+        body=fragment,
+        section=None,
+        issue=None,
+        published=datetime(2025, 1, 1, tzinfo=UTC),
+        updated=datetime(2025, 1, 1, tzinfo=UTC),
+        authors=(),
+        tags=(),
+        image=None,
+        status="published",
+    )
+    for body in bodies(fmt, render(fmt, spec, [article])):  # type: ignore[arg-type]
+        assert dangers(body, embed_hosts=EMBED_HOSTS) == [], body
 
 
 BASE = "https://paper.example/articles/story"

@@ -195,6 +195,119 @@ async def test_article_page_hides_what_is_not_published(
     assert response.status == 404
 
 
+# --- the article body is sanitised (issue 11) ------------------------------------------
+
+HOSTILE_BODY = (
+    "<p>Before</p>"
+    '<script>fetch("/admin").then(r => r.text()).then(t => fetch("/admin/fetch-all"))</script>'
+    '<SCRIPT SRC="https://evil.example/x.js"></SCRIPT><scr<script>ipt>alert(1)</script>'
+    "<style>body{display:none}</style>"
+    '<iframe src="https://evil.example/phish"></iframe>'
+    '<object data="https://evil.example/x.swf"></object><embed src="https://evil.example/y">'
+    '<form action="/admin/fetch" method="post"><input name="csrf"><button>Go</button></form>'
+    '<img src=x onerror=alert(1)><p onclick="alert(1)" style="position:fixed">Styled</p>'
+    '<a href="javascript:alert(1)">js</a><a href="&#106;avascript&#58;alert(2)">js2</a>'
+    '<a href="data:text/html,<script>alert(3)</script>">data</a>'
+    '<svg onload="alert(4)"><circle r="1"/></svg>'
+    "<p>After</p>"
+)
+EMBED = (
+    '<iframe src="https://www.youtube-nocookie.com/embed/abc" width="560" height="315" '
+    'title="Rally" allowfullscreen=""></iframe>'
+)
+LEGIT_BODY = (
+    '<h2>Heading</h2><p>Text with <a href="/articles/other" target="_blank">a link</a>.</p>'
+    '<figure><img src="/media/a.jpg" srcset="/media/a-640.jpg 640w, /media/a-1280.jpg 1280w" '
+    'alt="A"><figcaption>Caption</figcaption></figure>'
+    "<ul><li>One</li><li>Two</li></ul>"
+    '<blockquote cite="/src"><p>Quoted</p></blockquote>'
+    "<table><caption>T</caption><tbody><tr><th>h</th><td>d</td></tr></tbody></table>" + EMBED
+)
+
+
+async def page_body(client: Any, slug: str) -> Any:
+    response = await client.get(f"/articles/{slug}")
+    assert response.status == 200
+    page = lxml_html.fromstring(await response.text())
+    [body] = page.xpath("//div[@class='body']")
+    return body
+
+
+def store_body(config: Config, slug: str, body: str) -> None:
+    from syndicate.records import parse_record
+
+    record = parse_record(sample_record(700, slug=slug, body=body), ["news", "comment"])
+    with Store.open(config.store_path) as store:
+        store.upsert_article(record, datetime.now(UTC))
+
+
+async def test_article_page_runs_nothing_from_the_body(aiohttp_client: Any, config: Config):
+    store_body(config, "hostile", HOSTILE_BODY)
+    client = await aiohttp_client(make_app(config))
+    body = await page_body(client, "hostile")
+    elements = [e for e in body.iter() if isinstance(e.tag, str)]
+    tags = {e.tag for e in elements}
+    bad_tags = {"script", "style", "iframe", "object", "embed", "form", "input", "svg", "button"}
+    assert tags.isdisjoint(bad_tags)
+    for element in elements:
+        for name, value in element.attrib.items():
+            assert not name.startswith("on"), (element.tag, name)
+            assert name != "style"
+            if name in ("href", "src"):
+                assert not value.lower().startswith(("javascript:", "data:")), value
+    text = body.text_content()
+    assert "fetch(" not in text
+    assert "display:none" not in text
+    assert [p.text for p in body.findall(".//p")] == ["Before", "Styled", "After"]
+    # The store keeps the body exactly as the CMS sent it.
+    with Store.open(config.store_path) as store:
+        stored = store.article("hostile")
+    assert stored is not None
+    assert stored.body == HOSTILE_BODY
+
+
+async def test_article_page_keeps_what_articles_use(aiohttp_client: Any, config: Config):
+    store_body(config, "legit", LEGIT_BODY)
+    client = await aiohttp_client(make_app(config))
+    body = await page_body(client, "legit")
+    assert body.findtext("h2") == "Heading"
+    assert body.find(".//figure/img").get("srcset") == (
+        "http://127.0.0.1:8080/media/a-640.jpg 640w, http://127.0.0.1:8080/media/a-1280.jpg 1280w"
+    )
+    assert body.findtext(".//figure/figcaption") == "Caption"
+    assert [li.text for li in body.findall(".//ul/li")] == ["One", "Two"]
+    assert body.find(".//blockquote").get("cite") == "http://127.0.0.1:8080/src"
+    assert body.findtext(".//table/caption") == "T"
+    link = body.find(".//p/a")
+    assert link.get("href") == "http://127.0.0.1:8080/articles/other"
+    assert link.get("target") is None
+    assert body.find(".//iframe") is None  # no embed hosts configured
+
+
+async def test_article_page_embeds_only_configured_hosts(aiohttp_client: Any, tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        MINIMAL_CONFIG.replace(
+            'tag_authority = "test.example,2026"\n',
+            'tag_authority = "test.example,2026"\nembed_hosts = ["www.youtube-nocookie.com"]\n',
+        )
+    )
+    config = parse_config(path.read_text(), path)
+    assert config.site.embed_hosts == ("www.youtube-nocookie.com",)
+    store_body(config, "embeds", LEGIT_BODY + '<iframe src="https://evil.example/x"></iframe>')
+    client = await aiohttp_client(make_app(config))
+    body = await page_body(client, "embeds")
+    [frame] = body.findall(".//iframe")
+    assert frame.get("src") == "https://www.youtube-nocookie.com/embed/abc"
+    assert dict(frame.attrib) == {
+        "src": "https://www.youtube-nocookie.com/embed/abc",
+        "width": "560",
+        "height": "315",
+        "title": "Rally",
+        "allowfullscreen": "",
+    }
+
+
 def test_demo_feed_dates_are_filled_relative_to_now():
     now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     text = fill_dates(

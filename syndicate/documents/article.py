@@ -1,7 +1,10 @@
 """The article preview page (/articles/{slug}): headline, byline, body, the sidebar beside it.
 
 Rendered per request (it is cheap, and its age notice moves with the clock),
-from the same article the feeds carry and the sidebar's cached HTML.
+from the same article the feeds carry and the sidebar's cached HTML. The body
+is sanitised exactly as the feeds' content is (syndicate.sanitize): this page
+is on the same origin as /admin, so a script in a body would act as the editor
+reading it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from syndicate.documents.templating import templates
 from syndicate.formats.urls import absolute_url, absolutize_html
 from syndicate.humanize import age_notice
 from syndicate.models import Article
+from syndicate.sanitize import sanitize_html
 
 #: Seconds caches may keep an article page (its age notice and sidebar move).
 ARTICLE_MAX_AGE = 60
@@ -25,6 +29,7 @@ def render_article(config: Config, article: Article, sidebar: str, now: datetime
     root = config.site.root
     section = config.section(article.section) if article.section else None
     image_url = absolute_url(article.image.url, root + "/") if article.image else ""
+    safe_body = sanitize_html(article.body, embed_hosts=frozenset(config.site.embed_hosts))
     return templates.get_template("article.html").render(
         site=config.site,
         root=root,
@@ -34,8 +39,8 @@ def render_article(config: Config, article: Article, sidebar: str, now: datetime
         published_iso=iso(article.published),
         published_text=article.published.astimezone(UTC).strftime("%-d %B %Y"),
         age=age_notice(article.published, now),
-        # The body is the publication's own HTML from its CMS, shown as the
-        # article; only outside text (the sidebar) is treated as hostile.
-        body=Markup(absolutize_html(article.body, root + "/")),  # noqa: S704
+        # The body is HTML from the CMS, shown on our own origin beside the
+        # admin: only what the allow-list keeps reaches the page (issue 11).
+        body=Markup(absolutize_html(safe_body, root + "/")),  # noqa: S704 - sanitised
         sidebar=Markup(sidebar),  # noqa: S704 - rendered by an autoescaping template
     )

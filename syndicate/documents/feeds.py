@@ -109,6 +109,7 @@ def make_spec(
         pages=pages,
         alternates=tuple((f, url(page, f)) for f in FORMATS if f != fmt),
         section_titles=tuple((s.slug, s.title) for s in config.sections),
+        embed_hosts=frozenset(site.embed_hosts),
     )
 
 

@@ -55,6 +55,9 @@ class FeedSpec:
     alternates: tuple[tuple[FeedFormat, str], ...] = ()
     #: Section slug -> display title, so categories read "News", not "news".
     section_titles: tuple[tuple[str, str], ...] = ()
+    #: Hosts whose https pages a body may embed in an iframe (site.embed_hosts);
+    #: with none, bodies keep no iframe at all (syndicate.sanitize).
+    embed_hosts: frozenset[str] = frozenset()
 
 
 def entry_id(spec: FeedSpec, number: int) -> str:

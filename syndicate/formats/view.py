@@ -13,6 +13,8 @@ Specifications followed here (the format modules cite their own):
   writes comes out of this module having passed through it.
 * RFC 3339 for the dates JSON Feed and Atom carry.
 * URLs are resolved by :mod:`syndicate.formats.urls` (RFC 3986 section 5).
+* Bodies are sanitised by :mod:`syndicate.sanitize` (WHATWG HTML elements,
+  the W3C Feed Validation Service's "potentially dangerous content").
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from syndicate.catalog import KINDS, MEDIA_TYPES
 from syndicate.formats.spec import FeedFormat, FeedSpec, PageLinks, entry_id, permalink
 from syndicate.formats.urls import absolute_url, absolutize_html
 from syndicate.models import Article
+from syndicate.sanitize import sanitize_html
 from syndicate.text import collapse_whitespace, xml_safe
 
 #: The feed date used when there are no articles to take one from. Atom
@@ -261,12 +264,18 @@ def categories(spec: FeedSpec, article: Article) -> tuple[Category, ...]:
     return tuple(found)
 
 
-def _feed_body(body: str, url: str, scheme: str) -> str | None:
-    """The body as feeds carry it: XML-safe, every relative URL made absolute.
+def _feed_body(body: str, url: str, scheme: str, embed_hosts: frozenset[str]) -> str | None:
+    """The body as feeds carry it: XML-safe, sanitised, every relative URL made absolute.
 
-    (prepare_entry remembers the result per article, so this runs once per
-    change of an article, not once per feed it appears in.)"""
+    Sanitising (:func:`syndicate.sanitize.sanitize_html`: the allow-list of
+    elements, attributes and URL schemes) comes before absolutizing, which
+    only rewrites the URLs the sanitiser kept. (prepare_entry remembers the
+    result per article, so this runs once per change of an article, not once
+    per feed it appears in.)"""
     cleaned = xml_safe(body)
+    if not cleaned.strip():
+        return None
+    cleaned = sanitize_html(cleaned, embed_hosts=embed_hosts)
     if not cleaned.strip():
         return None
     # xml_safe again: the one door is the last thing every string passes.
@@ -298,6 +307,7 @@ def prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True) 
         spec.tag_authority,
         spec.content,
         spec.section_titles,
+        spec.embed_hosts,
         enclosures,
     )
     with _PREPARED_LOCK:
@@ -319,7 +329,7 @@ def _prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True)
     scheme = site_scheme(spec)
     content: str | None = None
     if spec.content == "full":
-        content = _feed_body(article.body, url, scheme)
+        content = _feed_body(article.body, url, scheme, spec.embed_hosts)
     image: LeadImage | None = None
     if article.image is not None and clean_text(article.image.url):
         image = LeadImage(
