@@ -306,6 +306,11 @@ async def test_article_page_embeds_only_configured_hosts(aiohttp_client: Any, tm
         "title": "Rally",
         "allowfullscreen": "",
     }
+    # The page's CSP lets that one host's frames and media in, still no script.
+    csp = (await client.get("/articles/embeds")).headers["Content-Security-Policy"]
+    assert "frame-src https://www.youtube-nocookie.com;" in csp
+    assert "media-src http: https:" in csp
+    assert "script-src" not in csp
 
 
 def test_demo_feed_dates_are_filled_relative_to_now():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
@@ -25,15 +26,24 @@ SERVER_NAME: Final = "syndicate"
 _STYLE_RE: Final = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 
 
-def content_security_policy(html: str, *, form_action: str = "'none'", images: bool = False) -> str:
+def content_security_policy(
+    html: str,
+    *,
+    form_action: str = "'none'",
+    images: bool = False,
+    frames: Iterable[str] = (),
+) -> str:
     """A CSP for one HTML page: no scripts at all, only this page's own style blocks.
 
     The page's ``<style>`` blocks are allowed by hash (CSP Level 3, "hash-source").
     Outside text reaches pages only autoescaped, so it cannot add a style
     block of its own; with no script-src, nothing in an article body or an
     outside feed can run even if it got through. ``images`` lets the page
-    show pictures from anywhere (an article's own images live on the CMS).
+    show pictures, audio and video from anywhere (an article's own media live
+    on the CMS); ``frames`` are the hosts whose https pages it may embed
+    (``site.embed_hosts``, which the sanitiser lets through as iframes).
     """
+    hosts = tuple(frames)
     hashes = " ".join(
         "'sha256-"
         + base64.b64encode(hashlib.sha256(block.encode("utf-8")).digest()).decode("ascii")
@@ -43,12 +53,13 @@ def content_security_policy(html: str, *, form_action: str = "'none'", images: b
     return (
         "default-src 'none'; "
         + (f"style-src {hashes}; " if hashes else "")
-        + ("img-src http: https:; " if images else "")
+        + ("img-src http: https:; media-src http: https:; " if images else "")
+        + (f"frame-src {' '.join(f'https://{host}' for host in hosts)}; " if hosts else "")
         + f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
     )
 
 
-def page_headers(html: str, *, images: bool = False) -> dict[str, str]:
+def page_headers(html: str, *, images: bool = False, frames: Iterable[str] = ()) -> dict[str, str]:
     """What every public HTML page adds to its cache headers: no script, no framing.
 
     ``frame-ancestors 'none'`` (and X-Frame-Options for older browsers) stops
@@ -56,7 +67,7 @@ def page_headers(html: str, *, images: bool = False) -> dict[str, str]:
     other sites' logs.
     """
     return {
-        "Content-Security-Policy": content_security_policy(html, images=images),
+        "Content-Security-Policy": content_security_policy(html, images=images, frames=frames),
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "strict-origin-when-cross-origin",
     }
@@ -72,6 +83,7 @@ def cache_headers(
     cors: bool = False,
     page: str | None = None,
     images: bool = False,
+    frames: Iterable[str] = (),
 ) -> dict[str, str]:
     """The headers of a public, cacheable response, in the order they are sent.
 
@@ -93,7 +105,7 @@ def cache_headers(
     if cors:
         headers["Access-Control-Allow-Origin"] = "*"
     if page is not None:
-        headers.update(page_headers(page, images=images))
+        headers.update(page_headers(page, images=images, frames=frames))
     if last_modified is not None:
         headers["Last-Modified"] = format_http_date(last_modified)
     return headers

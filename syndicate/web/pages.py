@@ -48,7 +48,12 @@ async def article_page(request: web.Request) -> web.Response:
         content_type="text/html",
         charset="utf-8",
         headers=cache_headers(
-            None, max_age=ARTICLE_MAX_AGE, compressed=False, page=html, images=True
+            None,
+            max_age=ARTICLE_MAX_AGE,
+            compressed=False,
+            page=html,
+            images=True,
+            frames=config.site.embed_hosts,
         ),
     )
 
