@@ -166,7 +166,10 @@ class ChangeDoor:
         if scopes == EVERYTHING:  # what existed before may be gone now
             listed = set(keys)
             keys += [k for k in self.seen if k not in listed]
-        fresh = await asyncio.to_thread(fingerprints, config, self.store, keys, now)
+        if scopes == EVERYTHING:
+            fresh = await asyncio.to_thread(fingerprints, config, self.store, keys, now)
+        else:
+            fresh = await self.through_cache(keys)
         changed = [
             k
             for k, etag in fresh.items()
@@ -193,6 +196,22 @@ class ChangeDoor:
         self.announced += 1
         await self.announce(change)
         return change
+
+    async def through_cache(self, keys: list[DocKey]) -> dict[DocKey, str | None]:
+        """Each document's ETag, built by the cache: the build then serves requests too.
+
+        The first pages of touched feeds are what readers ask for next, so
+        building them here costs the leader nothing it would not have built
+        for its next requests anyway (a census of every document, after a
+        config reload, builds beside the cache instead, not to crowd it).
+        """
+        found: dict[DocKey, str | None] = {}
+        for key in keys:
+            try:
+                found[key] = (await self.cache.get(key)).etag
+            except NotFound:
+                found[key] = None
+        return found
 
     async def announce(self, change: Change) -> None:
         for listener in list(self.listeners):
