@@ -1,8 +1,11 @@
 """Read JSON Lines article files: one record a line, every bad line reported.
 
 Reading is separate from storing so that a file is checked in full before
-anything is written: the good lines then land in one transaction, and a bad
-line costs the user one message with its line number, never the import.
+anything is written: a bad line costs the user one message with its line
+number, never the import. The good lines are then stored in short batches,
+each one atomic (``Store.upsert_batches``), so a long import never keeps the
+publishing API waiting; an import cut short (a full disk, a crash) is
+completed by running it again, since storing is an upsert by slug.
 """
 
 from __future__ import annotations

@@ -194,6 +194,23 @@ async def test_forms_without_their_csrf_token_are_refused(site: str, watched: An
     assert after == before  # nothing was fetched
 
 
+async def test_log_out_and_the_old_cookie_no_longer_opens_the_admin(site: str, watched: Any):
+    page = watched
+    await log_in(page, site)
+    cookie = next(c for c in await page.context.cookies() if c["name"] == "syndicate_admin")
+    async with page.expect_navigation():
+        await page.click("form[action='/admin/logout'] button[type=submit]")
+    assert page.url == site + "/admin/login"
+    assert "syndicate_admin" not in {c["name"] for c in await page.context.cookies()}
+    # Someone who copied the cookie before the logout puts it back: the server refuses it.
+    await page.context.add_cookies([cookie])
+    response = await page.goto(site + "/admin/sources")
+    assert response.status == 200
+    assert page.url == site + "/admin/login"
+    assert "Labour Wire" not in await page.content()
+    assert "syndicate_admin" not in {c["name"] for c in await page.context.cookies()}
+
+
 async def test_a_rejected_config_edit_shows_on_the_config_page(
     admin_site: tuple[str, Path], watched: Any
 ):

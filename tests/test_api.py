@@ -450,6 +450,35 @@ async def test_an_unexpected_failure_is_a_json_500(
     assert "disk on fire" not in body["error"]
 
 
+async def test_a_busy_store_is_a_503_with_retry_after_and_a_full_disk_a_507(
+    client: Any, token: str, config: Config, monkeypatch: pytest.MonkeyPatch
+):
+    """Never a bare 500 for what the server's operator, not the code, must fix."""
+    from syndicate.store.core import StoreBusy, StoreFull
+
+    failure: Exception = StoreBusy("store.db is busy: another writer held the lock")
+
+    def refused(self: Store, *args: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(Store, "publish_article", refused)
+    monkeypatch.setattr(Store, "delete_article", refused)
+    for response in (
+        await put(client, token, "new-story", article()),
+        await client.delete("/api/articles/story-1", headers=bearer(token)),
+    ):
+        body = await expect_error(response, 503)
+        assert response.headers["Retry-After"] == "2"
+        assert "busy" in body["error"]
+    failure = StoreFull("the disk holding store.db is full: the write was not stored")
+    response = await put(client, token, "new-story", article())
+    body = await expect_error(response, 507)
+    assert body == {"error": "the server's disk is full; nothing was stored"}
+    assert "Retry-After" not in response.headers
+    assert stored(config, "new-story") is None
+    assert (await client.get("/api/articles/story-1", headers=bearer(token))).status == 200
+
+
 # -- feeds change at once -----------------------------------------------------------
 
 

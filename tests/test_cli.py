@@ -117,6 +117,27 @@ def test_failed_import_loses_nothing_already_stored(site: Path, tmp_path: Path):
     assert dump(tmp_path / "store.db") == before
 
 
+def test_a_long_import_is_stored_in_batches_and_counted_over_all_of_them(
+    site: Path, tmp_path: Path
+):
+    from syndicate.store.core import BATCH_RECORDS
+
+    total = 2 * BATCH_RECORDS + 500  # at least three transactions
+    data = tmp_path / "many.jsonl"
+    lines = [article(f"a-{i}") for i in range(total)] + ["{not json"]
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first = run_cli("--config", str(site), "import", str(data))
+    assert first.returncode == 1  # the bad last line
+    assert f"line {total + 1}: not valid JSON" in first.stderr
+    assert f"{total} created, 0 updated, 0 unchanged, 1 bad line(s)" in first.stdout
+    conn = sqlite3.connect(tmp_path / "store.db")
+    assert conn.execute("SELECT COUNT(*) FROM articles").fetchone() == (total,)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+    again = run_cli("--config", str(site), "import", str(data))
+    assert f"0 created, 0 updated, {total} unchanged, 1 bad line(s)" in again.stdout
+
+
 def test_import_dry_run_stores_nothing(site: Path, tmp_path: Path):
     data = tmp_path / "a.jsonl"
     data.write_text(article("x") + "\n", encoding="utf-8")

@@ -348,6 +348,35 @@ def test_probe_turns_an_unreadable_store_into_a_store_error(tmp_path):
     assert isinstance(caught.value.__cause__, sqlite3.Error)
 
 
+def test_migration_5_keeps_editors_and_adds_sessions_and_login_failures(tmp_path):
+    """A store from before migration 5 keeps its editors; their sessions cascade with them."""
+    path = tmp_path / "old.db"
+    build_store_at_version(path, 4)
+    conn = raw(path)
+    conn.execute(
+        "INSERT INTO editors (name, password_hash, created_at) "
+        "VALUES ('alice', 'scrypt$1$1$1$AA==$AA==', '2025-01-01T00:00:00Z')"
+    )
+    conn.close()
+    with Store.open(path) as store:
+        assert store.version == SCHEMA_VERSION >= 5
+        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+        assert {"sessions", "login_failures"} <= tables
+        with store.transaction() as write:
+            write.execute(
+                "INSERT INTO sessions (id, editor_id, created_at, expires_at) "
+                "SELECT 'h', id, '2026-01-01T00:00:00Z', '2026-01-01T12:00:00Z' FROM editors"
+            )
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+                write.execute(
+                    "INSERT INTO login_failures (key, window_start, count) "
+                    "VALUES ('k', '2026-01-01 00:00', 1)"
+                )
+        with store.transaction() as write:
+            write.execute("DELETE FROM editors WHERE name = 'alice'")
+        assert store.conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+
+
 def test_store_and_account_errors_are_syndicate_errors():
     assert issubclass(StoreError, SyndicateError)
     assert issubclass(AccountError, SyndicateError)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -43,6 +44,30 @@ Outcome = Literal["created", "updated", "unchanged"]
 
 class StoreError(SyndicateError):
     """The store file cannot be used (missing, unreadable, not SQLite, too new)."""
+
+
+class StoreBusy(StoreError):
+    """Another writer held the write lock for longer than this write waits; nothing was stored."""
+
+
+class StoreFull(StoreError):
+    """The disk holding the store is full: the write was rolled back, nothing before it lost."""
+
+
+#: Seconds a write waits for another writer's lock (then StoreBusy); a context variable,
+#: so the API can bound its requests' writes (asyncio.to_thread copies the context).
+WRITE_PATIENCE: ContextVar[float] = ContextVar("write_patience", default=10.0)
+#: A bulk write commits every BATCH_SECONDS (or BATCH_RECORDS), then frees the lock for BATCH_GAP.
+BATCH_SECONDS, BATCH_RECORDS, BATCH_GAP = 0.2, 1000, 0.02
+
+
+def _failure(exc: BaseException, path: Path) -> StoreError | None:
+    """The StoreFull (SQLITE_FULL) or StoreBusy (SQLITE_BUSY) an sqlite3 error means, else None."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    if code == sqlite3.SQLITE_FULL:
+        return StoreFull(f"the disk holding {path} is full: the write was not stored")
+    busy = code == sqlite3.SQLITE_BUSY
+    return StoreBusy(f"{path} is busy: another process is writing to it") if busy else None
 
 
 # Every scope is one index walk, newest first. {cmp} is "<=" for what is
@@ -117,8 +142,7 @@ def _enable_wal(conn: sqlite3.Connection, path: Path, patience: float = 10.0) ->
         try:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         except sqlite3.OperationalError as exc:
-            text = str(exc).lower()
-            if ("locked" in text or "busy" in text) and time.monotonic() < deadline:
+            if isinstance(_failure(exc, path), StoreBusy) and time.monotonic() < deadline:
                 time.sleep(random.uniform(0.01, 0.05))
                 continue
             raise
@@ -136,6 +160,7 @@ class Store:
         self.lock = threading.RLock()
         #: sqlite-utils' view of the same connection, for introspection and counts.
         self.db = sqlite_utils.Database(conn)
+        self._busy_ms = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
 
     # -- opening ------------------------------------------------------------
 
@@ -171,7 +196,8 @@ class Store:
             raise StoreError(str(exc)) from None
         except sqlite3.DatabaseError as exc:
             _close(conn)
-            raise StoreError(f"{path}: not a usable SQLite store ({exc})") from None
+            usable = f"{path}: not a usable SQLite store ({exc})"
+            raise _failure(exc, path) or StoreError(usable) from None
         except BaseException:
             _close(conn)
             raise
@@ -205,16 +231,41 @@ class Store:
             raise StoreError(str(exc)) from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE write transaction: everything in it lands, or nothing."""
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+    def transaction(self, patience: float | None = None) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE write transaction: everything in it lands, or nothing. Waits ``patience``
+        s (default WRITE_PATIENCE) for another writer, then StoreBusy; a full disk is StoreFull."""
+        self._begin(WRITE_PATIENCE.get() if patience is None else patience)
+        try:
+            yield self.conn
             self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:  # else SQLite rolled back: "cannot rollback" would lie
+                self.conn.execute("ROLLBACK")
+            if (failure := _failure(exc, self.path)) is None:
+                raise
+            raise failure from exc
+        finally:
+            self.lock.release()
+
+    def _begin(self, patience: float) -> None:
+        """BEGIN IMMEDIATE, keeping :attr:`lock`. Tries fail at once, unlocked between: SQLite's
+        busy handler would hold up our readers, and sleep too long to catch an import's gaps."""
+        deadline = time.monotonic() + patience
+        while True:
+            with self.lock:
+                self.conn.execute("PRAGMA busy_timeout = 0")
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    self.lock.acquire()  # held until the transaction ends
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not isinstance(_failure(exc, self.path), StoreBusy):
+                        raise
+                finally:
+                    self.conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"{self.path}: another writer held the lock over {patience:g}s")
+            time.sleep(random.uniform(0.001, 0.004))
 
     def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         """Every row of a query; text that is not valid UTF-8 comes out with U+FFFD.
@@ -249,11 +300,33 @@ class Store:
             _prune(conn)
         return counts
 
+    def upsert_batches(
+        self, records: Sequence[ArticleIn], now: datetime, patience: float = 60.0
+    ) -> Iterator[dict[Outcome, int]]:
+        """Store articles in short atomic batches (BATCH_SECONDS); yield each one's counts. After
+        a failure those yielded stay; the same records again complete the rest (idempotent)."""
+        start = 0
+        while start < len(records):
+            counts: dict[Outcome, int] = {"created": 0, "updated": 0, "unchanged": 0}
+            with self.transaction(patience) as conn:
+                deadline = time.monotonic() + BATCH_SECONDS
+                for record in records[start : start + BATCH_RECORDS]:
+                    counts[_upsert(conn, record, now)] += 1
+                    if time.monotonic() >= deadline:
+                        break
+                _prune(conn)
+            start += sum(counts.values())
+            yield counts
+            time.sleep(BATCH_GAP)
+
     def upsert_article(self, record: ArticleIn, now: datetime) -> Outcome:
-        with self.transaction() as conn:
+        return self.publish_article(record, now)[0]
+
+    def publish_article(self, record: ArticleIn, now: datetime) -> tuple[Outcome, Article | None]:
+        with self.transaction() as conn:  # read back in it: the answer is what was written
             outcome = _upsert(conn, record, now)
             _prune(conn)
-            return outcome
+            return outcome, self.article(record.slug)
 
     def delete_article(self, slug: str) -> bool:
         with self.transaction() as conn:
@@ -480,20 +553,6 @@ def _ensure_tag(conn: sqlite3.Connection, tag: Tag) -> int:
     return int(conn.execute("SELECT id FROM tags WHERE slug = ?", (tag.slug,)).fetchone()[0])
 
 
-_COLUMNS = (
-    "title",
-    "standfirst",
-    "body",
-    "section",
-    "issue",
-    "published",
-    "image_url",
-    "image_caption",
-    "image_alt",
-    "status",
-)
-
-
 def _upsert(conn: sqlite3.Connection, record: ArticleIn, now: datetime) -> Outcome:
     """Insert or update one article by slug; identical input changes nothing.
 
@@ -518,21 +577,22 @@ def _upsert(conn: sqlite3.Connection, record: ArticleIn, now: datetime) -> Outco
         "image_alt": encodable(image.alt) if image else "",
         "status": record.status,
     }
+    columns = tuple(values)
     row = conn.execute(
-        f"SELECT id, updated, {', '.join(_COLUMNS)} FROM articles WHERE slug = ?", (record.slug,)
+        f"SELECT id, updated, {', '.join(columns)} FROM articles WHERE slug = ?", (record.slug,)
     ).fetchone()
     if row is None:
         updated = max(record.updated or record.published, record.published)
         cursor = conn.execute(
-            f"INSERT INTO articles (slug, updated, {', '.join(_COLUMNS)}) "
-            f"VALUES (?, ?, {', '.join('?' * len(_COLUMNS))})",
+            f"INSERT INTO articles (slug, updated, {', '.join(columns)}) "
+            f"VALUES (?, ?, {', '.join('?' * len(columns))})",
             (record.slug, to_store_time(updated), *values.values()),
         )
         article_id = int(cursor.lastrowid or 0)
         _write_links(conn, article_id, author_ids, tag_ids)
         return "created"
     article_id, stored_updated = row[0], row[1]
-    stored = dict(zip(_COLUMNS, row[2:], strict=True))
+    stored = dict(zip(columns, row[2:], strict=True))
     old_authors = [r[0] for r in conn.execute(_AUTHOR_IDS, (article_id,))]
     old_tags = [r[0] for r in conn.execute(_TAG_IDS, (article_id,))]
     same = stored == values and old_authors == author_ids and old_tags == tag_ids
@@ -544,7 +604,7 @@ def _upsert(conn: sqlite3.Connection, record: ArticleIn, now: datetime) -> Outco
         wanted = to_store_time(max(now, record.published))
     if same and wanted == stored_updated:
         return "unchanged"
-    assignments = ", ".join(f"{c} = ?" for c in _COLUMNS)
+    assignments = ", ".join(f"{c} = ?" for c in columns)
     conn.execute(
         f"UPDATE articles SET updated = ?, {assignments} WHERE id = ?",
         (wanted, *values.values(), article_id),

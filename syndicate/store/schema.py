@@ -348,7 +348,37 @@ CREATE TABLE secrets (
 );
 """
 
+# -- migration 5: admin sessions kept in the store, and shared login throttling ----
+#
+# A session is a row: the cookie carries a random 32-byte token and the store
+# keeps only its SHA-256, so a copy of the store gives no way in. Logging out
+# deletes the row, so a replayed cookie is refused; removing an editor deletes
+# theirs (ON DELETE CASCADE), and so does changing their password.
+#
+# login_failures counts failed logins per key (a client address, or an address
+# and a name), in the store so that every worker process shares one count.
+# A window starts at a key's first failure and lasts the throttle's window;
+# rows whose window is over are deleted by the next attempt.
+
+MIGRATION_5 = f"""
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    editor_id INTEGER NOT NULL REFERENCES editors(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL CHECK (created_at GLOB {TIME_GLOB}),
+    expires_at TEXT NOT NULL CHECK (expires_at GLOB {TIME_GLOB})
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_editor ON sessions (editor_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+CREATE TABLE login_failures (
+    key TEXT PRIMARY KEY,
+    window_start TEXT NOT NULL CHECK (window_start GLOB {TIME_GLOB}),
+    count INTEGER NOT NULL CHECK (count >= 0)
+) WITHOUT ROWID;
+CREATE INDEX login_failures_by_window ON login_failures (window_start);
+"""
+
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4)
+MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5)
 
 SCHEMA_VERSION = len(MIGRATIONS)

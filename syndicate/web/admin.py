@@ -4,16 +4,18 @@ Every admin URL goes through one gate (:func:`_gate`), in this order:
 
 1. no editor account in the store: the area is disabled, and every /admin
    URL answers 403 with a page saying how to create one (never open);
-2. the session cookie is checked (signature, expiry, and that the editor
-   still exists with the same creation time); without one a GET is sent to
-   the login page (303) and a POST is refused (403), so no data is shown;
+2. the session cookie is looked up in the store (a live session record of an
+   editor who still exists: logging out, a new password or removing the
+   editor deletes it); without one a GET is sent to the login page (303) and
+   a POST is refused (403), so no data is shown;
 3. every POST must carry its form's CSRF token, else 403;
 4. every response, redirects and errors included, carries the headers of
    :func:`syndicate.web.auth.security_headers` (no-store, no framing, a CSP
    without scripts).
 
-The signing, CSRF and rate-limit rules are pure functions in
-``syndicate.web.auth``; this module only applies them to requests. Pages are
+The CSRF and throttle rules are pure functions in ``syndicate.web.auth``;
+sessions and failed-login counts are kept in the store (``Accounts``), so
+every worker shares them; this module only applies them to requests. Pages are
 Jinja2 templates (autoescaped) under ``templates/admin/``: source names,
 errors and article titles come from outside and only ever reach a page
 escaped.
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +41,7 @@ from syndicate.fetch.runner import FetchRunner
 from syndicate.humanize import relative_time
 from syndicate.models import SITE, Scope
 from syndicate.store import Store
-from syndicate.store.accounts import Account, Accounts
+from syndicate.store.accounts import Accounts
 from syndicate.store.sources import SourceRow, Sources
 from syndicate.web import auth
 from syndicate.web.keys import CLOCK, LIVE, STORE
@@ -54,10 +56,13 @@ CONCURRENT_CHECKS = 2
 
 @dataclass
 class AdminState:
-    """Per worker: the signing secret (read once at start), login limits, fetch lock."""
+    """Per worker: the CSRF secret (read once at start), login limits, fetch lock."""
 
     secret: bytes
-    limiter: auth.RateLimiter = field(default_factory=auth.RateLimiter)
+    #: The login throttle (see ``syndicate.web.auth``); its counts are in the store.
+    address_limit: int = auth.ADDRESS_LIMIT
+    name_limit: int = auth.NAME_LIMIT
+    login_window: int = auth.LOGIN_WINDOW
     checks: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(CONCURRENT_CHECKS))
     #: One editor-triggered fetch at a time per worker; a double click waits.
     fetching: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -69,7 +74,7 @@ ADMIN = web.AppKey("admin", AdminState)
 
 
 async def admin_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Read (or make) the session secret once at start, shared by all workers via the store."""
+    """Read (or make) the CSRF secret once at start, shared by all workers via the store."""
     secret = await asyncio.to_thread(Accounts(app[STORE]).secret, "session")
     app[ADMIN] = AdminState(secret, clock=app[CLOCK])
     yield
@@ -84,10 +89,10 @@ class Visit:
     config: Config
     store: Store
     now: datetime
-    #: Every editor account, read once per request (a small table).
-    editors: tuple[Account, ...] = ()
-    #: The logged-in editor, or None (only on the login page).
+    #: The logged-in editor, or None (on the login page, or without a session).
     editor: str | None = None
+    #: The session token of the request's cookie, when it is a live session.
+    session: str = ""
     #: The CSRF token this editor's forms carry.
     csrf: str = ""
 
@@ -160,21 +165,10 @@ def _field(form: MultiDictProxy[Any], name: str) -> str:
 # -- the gate -------------------------------------------------------------------------
 
 
-def _editor(
-    secret: bytes, token: str | None, editors: Sequence[Account], now: float
-) -> Account | None:
-    """The editor a session cookie belongs to, if it is valid and they still exist."""
-    session = auth.read_session(secret, token, now)
-    if session is None:
-        return None
-    return next(
-        (
-            a
-            for a in editors
-            if a.name == session.name and a.created_at.isoformat() == session.since
-        ),
-        None,
-    )
+def _look(store: Store, token: str | None, now: datetime) -> tuple[bool, str | None]:
+    """Whether any editor exists, and whose live session ``token`` is (reads only)."""
+    accounts = Accounts(store)
+    return accounts.has_editors(), accounts.session_editor(token, now)
 
 
 def _gate(handler: Handler, *, login: bool = True) -> Callable[[web.Request], Awaitable[Any]]:
@@ -183,38 +177,32 @@ def _gate(handler: Handler, *, login: bool = True) -> Callable[[web.Request], Aw
     async def checked(request: web.Request) -> web.StreamResponse:
         state = request.app[ADMIN]
         store = request.app[STORE]
-        moment = state.clock.time()
-        editors = tuple(await asyncio.to_thread(Accounts(store).editors))
-        visit = Visit(
-            request,
-            state,
-            request.app[LIVE].config,
-            store,
-            datetime.fromtimestamp(moment, UTC),
-            editors,
-        )
-        if not editors:
+        now = datetime.fromtimestamp(state.clock.time(), UTC)
+        cookie = request.cookies.get(auth.SESSION_COOKIE)
+        token = auth.session_token(cookie)
+        any_editor, editor = await asyncio.to_thread(_look, store, token, now)
+        visit = Visit(request, state, request.app[LIVE].config, store, now)
+        if not any_editor:
             return render(visit, "disabled.html", status=403)
+        if editor is not None and token is not None:
+            visit = dataclasses.replace(
+                visit, editor=editor, session=token, csrf=auth.csrf_token(state.secret, token)
+            )
         if not login:
             return await handler(visit)
-        token = request.cookies.get(auth.SESSION_COOKIE)
-        editor = _editor(state.secret, token, editors, moment)
-        if editor is None or token is None:
+        if visit.editor is None:
             if request.method in ("GET", "HEAD"):
                 response = redirect("/admin/login")
             else:
                 response = problem(
                     visit, 403, "Not logged in", "Log in first, then send the form again."
                 )
-            if token is not None:  # forged, expired or its editor removed: forget it
+            if cookie is not None:  # malformed, expired, logged out or its editor gone
                 _drop_cookie(response, visit.config, auth.SESSION_COOKIE, "/admin")
             return response
-        visit = dataclasses.replace(
-            visit, editor=editor.name, csrf=auth.csrf_token(state.secret, token)
-        )
         if request.method not in ("GET", "HEAD"):
             form = await request.post()
-            if not auth.check_csrf(state.secret, token, _field(form, "csrf")):
+            if not auth.check_csrf(state.secret, visit.session, _field(form, "csrf")):
                 return _bad_form(visit)
         return await handler(visit)
 
@@ -241,15 +229,9 @@ def _bad_form(visit: Visit) -> web.Response:
 
 
 async def login_page(visit: Visit) -> web.StreamResponse:
-    request = visit.request
-    if _editor(
-        visit.state.secret,
-        request.cookies.get(auth.SESSION_COOKIE),
-        visit.editors,
-        visit.now.timestamp(),
-    ):
+    if visit.editor is not None:
         return redirect("/admin")
-    return _login_form(visit, request.cookies.get(auth.LOGIN_COOKIE))
+    return _login_form(visit, visit.request.cookies.get(auth.LOGIN_COOKIE))
 
 
 def _login_form(
@@ -270,37 +252,41 @@ def _login_form(
 
 
 async def login_submit(visit: Visit) -> web.StreamResponse:
-    """Check the form's token, the rate limit, then the password (in a thread)."""
+    """Check the form's token, the throttle, then the password (in a thread).
+
+    The throttle's counts are in the store, shared by every worker. The
+    attempt is counted as a failure before its password is checked (in one
+    transaction with the check of the counts, so attempts side by side cannot
+    together pass a limit), and taken back if the password was right.
+    """
     request, state = visit.request, visit.state
     form = await request.post()
     nonce = request.cookies.get(auth.LOGIN_COOKIE)
     if not auth.check_login_token(state.secret, nonce, _field(form, "csrf")):
         return _bad_form(visit)
     name, password = _field(form, "name"), _field(form, "password")
-    keys = auth.limit_keys(request.remote, name)
-    wait = state.limiter.retry_after(keys, state.clock.time())
+    accounts = Accounts(visit.store)
+    keys = auth.limit_keys(
+        request.remote, name, address_limit=state.address_limit, name_limit=state.name_limit
+    )
+    wait = await asyncio.to_thread(
+        accounts.reserve_login, keys, state.clock.now(), state.login_window
+    )
     if wait is not None:  # refused at once, without queueing for a password check
         return _too_many(visit, wait)
     async with state.checks:
-        # Again: attempts that queued meanwhile may have used up the allowance.
-        wait = state.limiter.retry_after(keys, state.clock.time())
-        if wait is not None:
-            return _too_many(visit, wait)
-        # Counted as a failure before the check, so attempts running side by side
-        # cannot together exceed the limit; a success wipes the count.
-        state.limiter.failed(keys, state.clock.time())
-        ok = await asyncio.to_thread(Accounts(visit.store).check_login, name, password)
-    account = next((a for a in visit.editors if a.name == name), None) if ok else None
-    if account is None:
+        token = await asyncio.to_thread(
+            accounts.open_session, name, password, state.clock.now(), auth.SESSION_TTL
+        )
+    if token is None:
         # One message and one status for an unknown name and a wrong password;
-        # check_login costs the same for both, so timing tells nothing either.
+        # the check costs the same for both, so timing tells nothing either.
         return _login_form(
             visit, nonce, status=401, error="Wrong name or password.", name=name[:64]
         )
-    state.limiter.succeeded(keys)
-    token = auth.issue_session(
-        state.secret, account.name, account.created_at.isoformat(), state.clock.time()
-    )
+    await asyncio.to_thread(accounts.release_login, keys)
+    if visit.session:  # logging in again: the session this browser had ends
+        await asyncio.to_thread(accounts.end_session, visit.session)
     response = redirect("/admin")
     _set_cookie(response, visit.config, auth.SESSION_COOKIE, token, "/admin", auth.SESSION_TTL)
     _drop_cookie(response, visit.config, auth.LOGIN_COOKIE, "/admin/login")
@@ -321,6 +307,8 @@ def _too_many(visit: Visit, wait: int) -> web.Response:
 
 
 async def logout(visit: Visit) -> web.StreamResponse:
+    """End the session on the server: its record is deleted, so a replayed cookie is refused."""
+    await asyncio.to_thread(Accounts(visit.store).end_session, visit.session)
     response = redirect("/admin/login")
     _drop_cookie(response, visit.config, auth.SESSION_COOKIE, "/admin")
     return response
@@ -534,7 +522,7 @@ async def to_sections(visit: Visit) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register /admin/... routes, and the start-up step that reads the signing secret."""
+    """Register /admin/... routes, and the start-up step that reads the CSRF secret."""
     app.cleanup_ctx.append(admin_ctx)
     router = app.router
     router.add_get("/admin", _gate(sections_page))

@@ -15,15 +15,22 @@ is read by hand with a cap, because aiohttp's ``client_max_size`` is one
 setting for the whole app and chunked bodies have no length to check first;
 a client that sends ``Expect: 100-continue`` (curl does, for large bodies)
 hears 401, 415 or 413 before it sends the body at all.
+
+The store is shared with whatever else writes it (``syndicate import``, the
+fetcher, a CMS writing SQLite itself). A request's writes wait at most
+:data:`PATIENCE` for another writer, then answer 503 with
+``Retry-After``; a full disk answers 507. Neither is ever a bare 500, and
+neither stores half an article.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +46,7 @@ from syndicate.models import Article, ArticleIn
 from syndicate.records import RecordError, parse_record
 from syndicate.store import Outcome, Store
 from syndicate.store.accounts import Accounts
+from syndicate.store.core import WRITE_PATIENCE, StoreBusy, StoreFull
 from syndicate.web.keys import CLOCK, LIVE, STORE
 from syndicate.web.openapi import openapi_spec
 
@@ -53,6 +61,12 @@ REALM = 'Bearer realm="syndicate"'
 #: RFC 6750's b64token: anything else cannot be a token we issued.
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _NO_STORE = no_store_headers()
+#: How long a request's write waits for another writer's lock before 503. A
+#: bulk import leaves the lock free every 0.2 s, so this is only reached when
+#: something holds it far longer (a stuck or foreign writer).
+PATIENCE = 2.5
+#: Seconds a client is told to wait after a 503 for a busy store.
+RETRY_AFTER = 2
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -81,9 +95,24 @@ class ApiError(SyndicateError):
         return web.json_response(body, status=self.status, headers={**_NO_STORE, **self.headers})
 
 
+def _store_error(request: web.Request, exc: StoreBusy | StoreFull) -> ApiError:
+    """A busy store is 503 with Retry-After; a full disk is 507 (RFC 4918: Insufficient Storage)."""
+    if isinstance(exc, StoreBusy):
+        log.warning("publishing API: %s %s: %s", request.method, request.path, exc)
+        return ApiError(
+            503,
+            f"the store is busy with another write (an import?); try again in {RETRY_AFTER} s",
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
+    log.error("publishing API: %s %s: %s", request.method, request.path, exc)
+    return ApiError(507, "the server's disk is full; nothing was stored")
+
+
 def _error_response(request: web.Request, exc: Exception) -> web.Response:
     """ApiError as itself; anything else as a logged JSON 500, never a traceback."""
-    if not isinstance(exc, ApiError):
+    if isinstance(exc, StoreBusy | StoreFull):
+        exc = _store_error(request, exc)
+    elif not isinstance(exc, ApiError):
         log.error("publishing API failed on %s %s", request.method, request.path, exc_info=exc)
         exc = ApiError(500, "internal error; the server log has the details")
     response = exc.response()
@@ -93,10 +122,26 @@ def _error_response(request: web.Request, exc: Exception) -> web.Response:
     return response
 
 
+@contextlib.contextmanager
+def _bounded_writes() -> Iterator[None]:
+    """Store writes started here wait at most :data:`PATIENCE` for the lock (then StoreBusy).
+
+    The store's patience is a context variable: ``asyncio.to_thread`` runs its
+    function in a copy of this request's context, so every write the request
+    makes is bounded, and nothing else in the worker (the fetcher) is.
+    """
+    token = WRITE_PATIENCE.set(PATIENCE)
+    try:
+        yield
+    finally:
+        WRITE_PATIENCE.reset(token)
+
+
 def _json_errors(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
-            return await handler(request)
+            with _bounded_writes():
+                return await handler(request)
         except Exception as exc:
             return _error_response(request, exc)
 
@@ -210,10 +255,12 @@ def _article_response(request: web.Request, article: Article, status: int = 200)
 
 
 def _publish(store: Store, record: ArticleIn, now: datetime) -> tuple[Outcome, Article | None]:
-    """Write and read back under the store's lock, so the answer is what was written."""
-    with store.lock:
-        outcome = store.upsert_article(record, now)
-        return outcome, store.article(record.slug)
+    """Write and read back in one transaction, so the answer is what was written.
+
+    Nothing is locked while the write waits for another writer, so reads
+    (GETs, feeds) of this worker go on meanwhile.
+    """
+    return store.publish_article(record, now)
 
 
 # -- handlers -----------------------------------------------------------------------
@@ -222,7 +269,8 @@ def _publish(store: Store, record: ArticleIn, now: datetime) -> tuple[Outcome, A
 async def _expect_continue(request: web.Request) -> web.StreamResponse | None:
     """``Expect: 100-continue``: refuse before the body is sent, or invite it."""
     try:
-        await _check_put_headers(request)
+        with _bounded_writes():
+            await _check_put_headers(request)
         expect = request.headers.get("Expect", "")
         if expect.lower() != "100-continue":
             raise ApiError(417, f"cannot meet the expectation {expect[:50]!r}")
@@ -319,4 +367,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/api/{tail:.*}", not_found)
 
 
-__all__ = ["MAX_REQUEST_BYTES", "add_routes", "article_json"]
+__all__ = ["MAX_REQUEST_BYTES", "PATIENCE", "RETRY_AFTER", "add_routes", "article_json"]

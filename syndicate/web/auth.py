@@ -1,21 +1,23 @@
-"""Sessions, CSRF tokens and login rate limits for the admin area: pure functions.
+"""Session cookies, CSRF tokens and the login throttle's rules for the admin area.
 
-Nothing here reads the clock, the store or a request: callers pass ``now``
-(seconds since the epoch) and the signing secret, so every rule can be tested
-at any moment and with any key. The HTTP side lives in ``syndicate.web.admin``.
+Nothing here reads the clock, the store or a request: callers pass what they
+have, so every rule can be tested on its own. The HTTP side lives in
+``syndicate.web.admin``; sessions and failure counts are kept in the store
+(``syndicate.store.accounts``), so every worker process shares them.
 
-Sessions are stateless: a cookie holding the editor's name, when their
-account was created, an expiry and a random nonce, signed with HMAC-SHA256
-under the store's shared secret (``Accounts.secret("session")``), so every
-worker process accepts every other's cookies. Because the admin checks on each
-request that an editor of that name *and creation time* still exists, removing
-an editor (or removing and re-adding the name) ends their sessions at once.
+Sessions are records in the store, not signed cookies: the cookie carries a
+random 256-bit token, the store keeps its SHA-256 with the editor and an
+expiry. Logging out deletes the record, so a copied or replayed cookie is
+refused from then on; changing an editor's password or removing them deletes
+all of theirs. A cookie that is not even shaped like one of our tokens is
+refused before the store is asked.
 
 CSRF protection has two shapes:
 
-* logged in: the form token is an HMAC of the session cookie under a
-  separate purpose label, so it is valid only alongside that cookie and a
-  page from another site can neither read nor compute it;
+* logged in: the form token is an HMAC of the session token under the store's
+  shared secret (``Accounts.secret("session")``), so it is valid only
+  alongside that cookie and a page from another site can neither read nor
+  compute it;
 * the login form (no session yet): a signed double-submit token. A random
   nonce goes in its own HttpOnly cookie and the form carries HMAC(nonce);
   a forged form would need both, and cannot read or set our cookies.
@@ -26,15 +28,12 @@ Every comparison of a secret value uses ``hmac.compare_digest``.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
-import json
-import math
+import ipaddress
 import re
 import secrets
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from syndicate.documents.headers import content_security_policy
@@ -50,18 +49,15 @@ LOGIN_TTL: Final = 3600
 #: Anything longer is not one of our tokens; rejected before any work.
 MAX_TOKEN: Final = 1024
 
-_SESSION: Final = b"syndicate-session-v1\x00"
 _CSRF: Final = b"syndicate-csrf-v1\x00"
 _LOGIN: Final = b"syndicate-login-v1\x00"
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,1024}")
+#: A session token as the store issues them (token_urlsafe(32): 43 characters).
+_SESSION_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{32,128}")
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _mac(secret: bytes, purpose: bytes, message: str) -> str:
@@ -79,50 +75,11 @@ def _same(a: str, b: str) -> bool:
 # -- sessions --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Session:
-    """What a valid session cookie says."""
-
-    name: str
-    #: The account's creation stamp: a removed and re-added name gets new sessions.
-    since: str
-    expires: int
-    nonce: str
-
-
-def issue_session(
-    secret: bytes, name: str, since: str, now: float, *, ttl: int = SESSION_TTL
-) -> str:
-    """A signed session token for ``name``, valid for ``ttl`` seconds from ``now``."""
-    payload = json.dumps(
-        [1, name, since, int(now) + ttl, secrets.token_urlsafe(16)], separators=(",", ":")
-    )
-    body = _b64(payload.encode("utf-8"))
-    return f"{body}.{_mac(secret, _SESSION, body)}"
-
-
-def read_session(secret: bytes, token: str | None, now: float) -> Session | None:
-    """The session in a cookie, or None if it is missing, forged, malformed or expired.
-
-    The signature is checked before the payload is decoded, so nothing an
-    outsider writes is ever parsed.
-    """
-    if not token or len(token) > MAX_TOKEN:
-        return None
-    body, dot, mac = token.partition(".")
-    if not dot or not _TOKEN_RE.fullmatch(body) or not _TOKEN_RE.fullmatch(mac):
-        return None
-    if not _same(mac, _mac(secret, _SESSION, body)):
-        return None
-    try:
-        version, name, since, expires, nonce = json.loads(_unb64(body))
-    except (ValueError, TypeError, binascii.Error):
-        return None
-    if version != 1 or not isinstance(expires, int) or expires <= now:
-        return None
-    if not all(isinstance(v, str) for v in (name, since, nonce)):
-        return None
-    return Session(name, since, expires, nonce)
+def session_token(cookie: str | None) -> str | None:
+    """The cookie's value if it is shaped like a session token, else None (never looked up)."""
+    if cookie and _SESSION_TOKEN_RE.fullmatch(cookie):
+        return cookie
+    return None
 
 
 def csrf_token(secret: bytes, session_token: str) -> str:
@@ -156,60 +113,70 @@ def check_login_token(secret: bytes, nonce: str | None, submitted: str | None) -
     return _same(submitted, login_token(secret, nonce))
 
 
-# -- rate limiting ----------------------------------------------------------------
+# -- the login throttle ------------------------------------------------------------
+
+#: The throttle's window, in seconds: a key's count starts at its first failed
+#: login and is forgotten this long after it.
+LOGIN_WINDOW: Final = 15 * 60
+#: Failed logins allowed per window from one client address (an IPv6 client's
+#: /64), whatever names they try: slows one machine guessing many accounts.
+ADDRESS_LIMIT: Final = 20
+#: Failed logins allowed per window for one name from one address: slows one
+#: machine guessing one editor's password, and is what the editor meets after
+#: mistyping it five times.
+NAME_LIMIT: Final = 5
 
 
-@dataclass
-class RateLimiter:
-    """At most ``limit`` failed logins per ``window`` seconds for each key.
+@dataclass(frozen=True)
+class LoginKey:
+    """One count of the login throttle: a key, and how many failures it allows per window."""
 
-    Keys are the client's address and the name tried, so one address cannot
-    guess many passwords, and many addresses cannot guess one editor's. The
-    memory is per worker process (so with N workers an attacker gets up to N
-    times the limit) and bounded: at most ``max_keys`` keys are remembered,
-    oldest dropped first.
+    key: str
+    limit: int
+    #: Whether a successful login clears the key's count (else it takes back its own attempt).
+    cleared_by_success: bool = False
+
+
+def client_network(address: str | None) -> str:
+    """The address a client is counted under: itself, or for IPv6 its /64.
+
+    One IPv6 host is usually given a whole /64, so counting single IPv6
+    addresses would give it 2**64 fresh allowances. An IPv4 address mapped
+    into IPv6 counts as itself.
     """
-
-    limit: int = 5
-    window: float = 300.0
-    max_keys: int = 10_000
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
-
-    def retry_after(self, keys: list[str], now: float) -> int | None:
-        """Seconds until any of ``keys`` may try again, or None if all may now."""
-        waits = [
-            times[0] + self.window - now
-            for key in keys
-            if len(times := self._recent(key, now)) >= self.limit
-        ]
-        return max(1, math.ceil(max(waits))) if waits else None
-
-    def failed(self, keys: list[str], now: float) -> None:
-        for key in keys:
-            self._recent(key, now)
-            self._failures.setdefault(key, deque()).append(now)
-            self._failures[key] = self._failures.pop(key)  # most recent last
-        while len(self._failures) > self.max_keys:
-            del self._failures[next(iter(self._failures))]
-
-    def succeeded(self, keys: list[str]) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+    if not address:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:100]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip), 64), strict=False))
+    return str(ip)
 
 
-def limit_keys(address: str | None, name: str) -> list[str]:
-    """The rate-limit keys of one login attempt: its client address and the name tried."""
-    return [f"ip:{address or 'unknown'}", f"name:{name.strip().lower()[:64]}"]
+def limit_keys(
+    address: str | None,
+    name: str,
+    *,
+    address_limit: int = ADDRESS_LIMIT,
+    name_limit: int = NAME_LIMIT,
+) -> list[LoginKey]:
+    """The throttle's counts one login attempt is held to: its address, and address + name.
+
+    Never the name alone: failures from elsewhere must not lock the editor
+    out, so the right password from an address that has not failed is let
+    through. A successful login clears its address + name count and takes
+    its own attempt back from the address count.
+    """
+    where = client_network(address)
+    who = name.strip().lower()[:64]
+    return [
+        LoginKey(f"addr:{where}", address_limit),
+        LoginKey(f"addr+name:{where} {who}", name_limit, cleared_by_success=True),
+    ]
 
 
 # -- response headers ---------------------------------------------------------------
