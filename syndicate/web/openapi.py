@@ -278,6 +278,12 @@ def _responses(max_bytes: int) -> JsonObject:
         "UnsupportedMediaType": _error(
             "The Content-Type is not application/json (a charset=utf-8 parameter is fine)."
         ),
+        "Busy": _error(
+            "Another writer (a long import) held the store for more than 2.5 s; nothing "
+            "was stored: send the same request again after Retry-After seconds.",
+            {"Retry-After": {"required": True, "schema": {"type": "string"}}},
+        ),
+        "DiskFull": _error("The server's disk is full; nothing was stored."),
     }
 
 
@@ -356,6 +362,8 @@ def openapi_spec(sections: Sequence[str], max_bytes: int) -> JsonObject:
                         "413": _response("PayloadTooLarge"),
                         "415": _response("UnsupportedMediaType"),
                         "417": _error("An Expect header other than 100-continue."),
+                        "503": _response("Busy"),
+                        "507": _response("DiskFull"),
                     },
                 },
                 "delete": {
@@ -366,6 +374,8 @@ def openapi_spec(sections: Sequence[str], max_bytes: int) -> JsonObject:
                         "204": {"description": "Deleted."},
                         "401": _response("Unauthorized"),
                         "404": _response("NotFound"),
+                        "503": _response("Busy"),
+                        "507": _response("DiskFull"),
                     },
                 },
             },
