@@ -14,15 +14,31 @@ door) hears which scopes were dropped.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from syndicate.catalog import DocKey
 from syndicate.clock import SYSTEM, Clock
+from syndicate.documents.checks import BrokenBuild, check
 from syndicate.documents.rendered import Rendered
+from syndicate.errors import SyndicateError
 from syndicate.models import Scope
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
+
+#: Seconds a stale copy stands in for a document whose rebuild did not parse.
+RETRY_BROKEN = 30.0
+#: Build failures remembered for /admin.
+MAX_FAILURES_KEPT = 50
+
+log = logging.getLogger("syndicate.documents")
+
+
+class Unavailable(SyndicateError):
+    """A document that cannot be built into something that parses, with nothing older to show."""
+
 
 Builder = Callable[[DocKey, datetime], Rendered]
 #: Told which scopes' documents were dropped (EVERYTHING: all of them).
@@ -63,6 +79,11 @@ class DocumentCache:
         self.builds = 0
         #: Feed responses by status, for /metrics (per worker process).
         self.responses: Counter[int] = Counter()
+        #: The last bytes that parsed, per document: served if a rebuild does not parse.
+        self.last_good: dict[DocKey, Rendered] = {}
+        #: Builds that did not parse (for /metrics), and the latest reason per document.
+        self.broken = 0
+        self.failures: dict[DocKey, tuple[datetime, str]] = {}
         self.checked_at = self._now()
         self.next_due = self._next_due()
 
@@ -119,6 +140,15 @@ class DocumentCache:
         else:
             for key in [k for k in self.entries if k.scope in scopes]:
                 del self.entries[key]
+        # last_good keeps what was dropped until a new build replaces it, within
+        # a quarter of the cache's budget (the oldest stale copies go first).
+        stale = [k for k, r in self.last_good.items() if self.entries.get(k) is not r]
+        budget = self.max_bytes // 4
+        total = sum(self.last_good[k].size for k in stale)
+        for k in stale:
+            if total <= budget:
+                break
+            total -= self.last_good.pop(k).size
         for listener in self.listeners:
             listener(scopes)
 
@@ -147,7 +177,10 @@ class DocumentCache:
         self.inflight[key] = future
         generation = self.generation
         try:
-            rendered = await loop.run_in_executor(None, self._build, key, self._now())
+            try:
+                rendered = await loop.run_in_executor(None, self._build, key, self._now())
+            except BrokenBuild as exc:
+                rendered = self._instead_of_broken(key, exc)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
@@ -161,14 +194,36 @@ class DocumentCache:
         return rendered
 
     def _build(self, key: DocKey, now: datetime) -> Rendered:
-        return self.build(key, now).encode_all()
+        return check(key, self.build(key, now)).encode_all()
+
+    def _instead_of_broken(self, key: DocKey, exc: BrokenBuild) -> Rendered:
+        """The last good bytes for a build that did not parse, kept a while; else Unavailable.
+
+        The failure is logged, counted (``broken``, in /metrics) and kept in
+        ``failures`` for /admin. The stale copy is cached for
+        :data:`RETRY_BROKEN` seconds, so the build is tried again soon but
+        not on every request.
+        """
+        self.broken += 1
+        self.failures[key] = (self._now(), str(exc))
+        while len(self.failures) > MAX_FAILURES_KEPT:
+            del self.failures[next(iter(self.failures))]
+        log.error("not serving a document that does not parse: %s", exc)
+        good = self.last_good.get(key)
+        if good is None:
+            raise Unavailable(str(exc)) from None
+        return dataclasses.replace(good, expires=self._time() + RETRY_BROKEN)
 
     def _store(self, key: DocKey, rendered: Rendered) -> None:
+        if rendered.expires is None or key not in self.last_good:
+            self.last_good[key] = rendered
+            self.failures.pop(key, None)
         self.entries[key] = rendered
         self.by_path.clear()
         total = sum(r.size for r in self.entries.values())
         while total > self.max_bytes and len(self.entries) > 1:
-            _, dropped = self.entries.popitem(last=False)
+            gone, dropped = self.entries.popitem(last=False)
+            self.last_good.pop(gone, None)
             total -= dropped.size
 
     def stats(self) -> dict[str, int]:

@@ -44,7 +44,7 @@ from syndicate.store import Store
 from syndicate.store.accounts import Accounts
 from syndicate.store.sources import SourceRow, Sources
 from syndicate.web import auth
-from syndicate.web.keys import CLOCK, LIVE, STORE
+from syndicate.web.keys import CACHE, CLOCK, LIVE, STORE
 from syndicate.web.templating import templates
 
 #: Articles shown in each section's preview.
@@ -372,7 +372,12 @@ def sections_data(config: Config, store: Store, now: datetime) -> list[dict[str,
 
 async def sections_page(visit: Visit) -> web.StreamResponse:
     data = await asyncio.to_thread(sections_data, visit.config, visit.store, visit.now)
-    return render(visit, "sections.html", sections=data)
+    failures = visit.request.app[CACHE].failures.values()
+    broken = [
+        {"when": _when(at, visit.now), "reason": reason}
+        for at, reason in sorted(failures, key=lambda f: f[0], reverse=True)
+    ]
+    return render(visit, "sections.html", sections=data, broken=broken)
 
 
 def _status(row: SourceRow | None, enabled: bool, configured: bool) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from syndicate.documents.headers import cache_headers
 from syndicate.documents.rendered import NotFound
 from syndicate.models import SITE, Scope, ScopeKind
 from syndicate.web.keys import CACHE
-from syndicate.web.respond import answer
+from syndicate.web.respond import answer, document
 
 MAX_PAGE = 1_000_000
 #: Seconds caches may keep the ``?page=1`` redirect (it never changes).
@@ -72,7 +72,7 @@ def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamRes
             cache.by_path[request.raw_path] = found
         if found is None:
             try:
-                found = await cache.get(key)
+                found = await document(cache, key)
             except NotFound as exc:
                 cache.responses[404] += 1
                 raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
@@ -97,7 +97,7 @@ async def index(request: web.Request) -> web.StreamResponse:
     key = DIRECTORY_OPML if request.path.endswith(".opml") else DIRECTORY_HTML
     cache = request.app[CACHE]
     cache.refresh()
-    return answer(request, await cache.get(key), cache.responses)
+    return answer(request, await document(cache, key), cache.responses)
 
 
 __all__ = ["add_routes", "answer"]

@@ -58,6 +58,9 @@ async def metrics(request: web.Request) -> web.Response:
             f'syndicate_config_reloads_total{{trigger="{trigger}"}} {count}'
             for trigger, count in sorted(request.app[LIVE].reloads.items())
         ),
+        "# HELP syndicate_broken_builds_total Built documents that did not parse (not served).",
+        "# TYPE syndicate_broken_builds_total counter",
+        f"syndicate_broken_builds_total {cache.broken}",
         "# HELP syndicate_server_errors_total Requests answered 500 because a handler raised.",
         "# TYPE syndicate_server_errors_total counter",
         f"syndicate_server_errors_total {request.app[SERVER_LOG].errors}",

@@ -15,14 +15,14 @@ from syndicate.documents.article import ARTICLE_MAX_AGE, render_article
 from syndicate.documents.headers import cache_headers
 from syndicate.models import Article
 from syndicate.web.keys import CACHE, CLOCK, LIVE, STORE
-from syndicate.web.respond import answer
+from syndicate.web.respond import answer, document
 
 
 async def latest_news(request: web.Request) -> web.StreamResponse:
     key = SIDEBAR_JSON if request.path.endswith(".json") else SIDEBAR_HTML
     cache = request.app[CACHE]
     cache.refresh()
-    return answer(request, await cache.get(key), cache.responses)
+    return answer(request, await document(cache, key), cache.responses)
 
 
 async def article_page(request: web.Request) -> web.Response:
@@ -32,7 +32,7 @@ async def article_page(request: web.Request) -> web.Response:
     cache = request.app[CACHE]
     slug = request.match_info["slug"]
     cache.refresh()
-    sidebar = await cache.get(SIDEBAR_HTML)
+    sidebar = await document(cache, SIDEBAR_HTML)
     now = request.app[CLOCK].now()
 
     def load() -> Article | None:

@@ -7,6 +7,8 @@ from collections import Counter
 
 from aiohttp import hdrs, web
 
+from syndicate.catalog import DocKey
+from syndicate.documents.cache import RETRY_BROKEN, DocumentCache, Unavailable
 from syndicate.documents.rendered import CODINGS, Rendered
 from syndicate.web.conditional import choose_encoding, etag_matches, not_modified
 
@@ -41,3 +43,15 @@ def answer(request: web.Request, rendered: Rendered, counts: Counter[int]) -> we
     counts[200] += 1
     # The cache compressed every coding when it built the document.
     return web.Response(body=rendered.body_for(coding), headers=rendered.head_for(coding))
+
+
+async def document(cache: DocumentCache, key: DocKey) -> Rendered:
+    """The cached or newly built document; 503 while it cannot be built into valid bytes."""
+    try:
+        return await cache.get(key)
+    except Unavailable:
+        cache.responses[503] += 1
+        raise web.HTTPServiceUnavailable(
+            text="This document cannot be built right now; try again shortly.\n",
+            headers={"Retry-After": str(int(RETRY_BROKEN))},
+        ) from None
