@@ -18,6 +18,7 @@ from syndicate.catalog import (
     KINDS,
     DocKey,
     FeedFormat,
+    document_path,
     feed_id,
     feed_path,
     html_path,
@@ -25,11 +26,12 @@ from syndicate.catalog import (
 )
 from syndicate.config import Config
 from syndicate.documents.headers import cache_headers
-from syndicate.documents.rendered import NotFound, Rendered
+from syndicate.documents.rendered import NotFound, Rendered, etag_of
 from syndicate.formats.render import render
 from syndicate.formats.spec import FeedSpec, PageLinks
 from syndicate.models import Article, Scope
 from syndicate.store import Store
+from syndicate.store.published import changed_at
 
 GENERATOR_URI = "https://pypi.org/project/syndicate/"
 
@@ -146,12 +148,15 @@ def build_feed(config: Config, store: Store, key: DocKey, now: datetime) -> Rend
     fmt = parse_format(key.fmt)
     built = collect(config, store, key.scope, fmt, key.page, now)
     body = render(fmt, built.spec, built.articles, enclosures=KINDS[key.scope.kind].enclosures)
-    newest = max((a.updated for a in built.articles), default=None)
+    etag = etag_of(body)
+    # The moment these bytes were first served, the same in every worker
+    # (syndicate.store.published), not the newest article's date.
+    modified = changed_at(store, document_path(key), etag, now)
     feeds = config.feeds
     headers = cache_headers(
         built.content_type,
         max_age=feeds.max_age,
         stale_while_revalidate=feeds.stale_while_revalidate,
-        last_modified=newest,
+        last_modified=modified,
     )
-    return Rendered(body, built.content_type, newest, headers)
+    return Rendered(body, built.content_type, modified, headers, etag=etag)

@@ -31,6 +31,11 @@ CODINGS = ("br", "gzip")
 NOT_MODIFIED_FIELDS = frozenset({"Cache-Control", "Expires", "Vary", "Content-Location"})
 
 
+def etag_of(body: bytes) -> str:
+    """A strong ETag from the bytes alone, so every worker and every restart agrees."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 class NotFound(SyndicateError):
     """The document does not exist (unknown section, author, tag, issue, or page)."""
 
@@ -51,7 +56,7 @@ class Rendered:
 
     def __post_init__(self) -> None:
         if not self.etag:
-            self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+            self.etag = etag_of(self.body)
         self.encoded["identity"] = self.body
         #: Response headers per coding (and "304"), made once on first use.
         self.heads: dict[str, CIMultiDict[str]] = {}

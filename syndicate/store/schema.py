@@ -379,6 +379,65 @@ CREATE INDEX login_failures_by_window ON login_failures (window_start);
 """
 
 #: Index i holds the SQL that takes a store from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4, MIGRATION_5)
+# -- migration 6: when what was published last changed ------------------------------
+#
+# documents: each served document's ETag and the moment its bytes last changed,
+# written by whichever worker first builds new bytes, so Last-Modified is the
+# same in every worker and after a restart, and moves only when the bytes do
+# (RFC 9110 section 8.8.2). scope_times: when each feed's scope was last
+# touched, kept by a trigger on the change log, for the date of a feed that
+# holds no article yet.
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+MIGRATION_6 = f"""
+CREATE TABLE documents (
+    path TEXT PRIMARY KEY,
+    etag TEXT NOT NULL,
+    changed_at TEXT NOT NULL CHECK (changed_at GLOB {TIME_GLOB})
+) WITHOUT ROWID;
+
+CREATE TABLE scope_times (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    changed_at TEXT NOT NULL CHECK (changed_at GLOB {TIME_GLOB}),
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+
+INSERT INTO scope_times (kind, key, changed_at)
+    SELECT 'site', '', MAX(updated) FROM articles HAVING COUNT(*) > 0;
+INSERT INTO scope_times (kind, key, changed_at)
+    SELECT 'section', section, MAX(updated) FROM articles
+     WHERE section IS NOT NULL GROUP BY section;
+INSERT INTO scope_times (kind, key, changed_at)
+    SELECT 'issue', CAST(issue AS TEXT), MAX(updated) FROM articles
+     WHERE issue IS NOT NULL GROUP BY issue;
+INSERT INTO scope_times (kind, key, changed_at)
+    SELECT 'author', au.slug, MAX(a.updated) FROM article_authors AS aa
+      JOIN authors AS au ON au.id = aa.author_id JOIN articles AS a ON a.id = aa.article_id
+     GROUP BY au.slug;
+INSERT INTO scope_times (kind, key, changed_at)
+    SELECT 'tag', t.slug, MAX(a.updated) FROM article_tags AS at
+      JOIN tags AS t ON t.id = at.tag_id JOIN articles AS a ON a.id = at.article_id
+     GROUP BY t.slug;
+
+CREATE TRIGGER scope_touched AFTER INSERT ON feed_changes WHEN NEW.kind <> 'all' BEGIN
+    INSERT INTO scope_times (kind, key, changed_at) VALUES (NEW.kind, NEW.key, {_NOW})
+    ON CONFLICT (kind, key) DO UPDATE SET changed_at = excluded.changed_at
+     WHERE excluded.changed_at > changed_at;
+END;
+CREATE TRIGGER every_scope_touched AFTER INSERT ON feed_changes WHEN NEW.kind = 'all' BEGIN
+    UPDATE scope_times SET changed_at = {_NOW} WHERE changed_at < {_NOW};
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+    MIGRATION_6,
+)
 
 SCHEMA_VERSION = len(MIGRATIONS)
