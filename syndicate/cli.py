@@ -184,9 +184,9 @@ def import_(obj: Context, file: IO[bytes], dry_run: bool) -> None:
     size = _size(file)
     if size:
         with progress(size, "reading") as bar:
-            result = read_jsonl(_tracked(file, bar), sections)
+            result = read_jsonl(_tracked(file, bar), sections, now=now_utc())
     else:
-        result = read_jsonl(file, sections)
+        result = read_jsonl(file, sections, now=now_utc())
     for error in result.errors:
         click.echo(f"{getattr(file, 'name', 'input')}: {error}", err=True)
     if dry_run:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn
 
 from syndicate.models import ArticleIn
@@ -66,8 +67,16 @@ def read_json(text: str) -> Any:
         raise ValueError(f"not valid JSON: {reason}") from None
 
 
-def read_jsonl(lines: Iterable[str | bytes], sections: Collection[str] | None) -> ReadResult:
-    """Validate every line; a slug seen twice keeps its last line, as an upsert would."""
+def read_jsonl(
+    lines: Iterable[str | bytes],
+    sections: Collection[str] | None,
+    *,
+    now: datetime | None = None,
+) -> ReadResult:
+    """Validate every line; a slug seen twice keeps its last line, as an upsert would.
+
+    ``now`` lets parse_record refuse an ``updated`` in the future.
+    """
     result = ReadResult()
     by_slug: dict[str, int] = {}
     for number, raw in enumerate(lines, start=1):
@@ -89,7 +98,7 @@ def read_jsonl(lines: Iterable[str | bytes], sections: Collection[str] | None) -
             result.errors.append(LineError(number, str(exc)))
             continue
         try:
-            record = parse_record(data, sections)
+            record = parse_record(data, sections, now=now)
         except RecordError as exc:
             reasons = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
             slug = data.get("slug") if isinstance(data, dict) else None

@@ -128,7 +128,8 @@ class Validators:
 
 @dataclass(frozen=True)
 class CleanEntry:
-    """An entry safe to store and show: plain-text title, absolute http(s) link, UTC date."""
+    """An entry safe to store and show: plain-text title, absolute http(s) link or "" for none,
+    UTC date."""
 
     #: Dedup key within a source: "guid:…", "link:…" or "hash:…".
     key: str

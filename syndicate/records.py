@@ -3,19 +3,24 @@
 The importer and the publishing API take the same shape, so they share this
 pure function: it never touches the store, and it reports every bad field of
 a record at once as ``{field: reason}`` so a CMS can show them all.
+
+Titles, author names and tag names lose their bidirectional embedding,
+override and isolate controls (:func:`syndicate.text.strip_bidi_controls`,
+the rule the fetcher applies to outside titles); bodies and standfirsts are
+stored as sent.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from syndicate.errors import SyndicateError
 from syndicate.models import STATUSES, ArticleIn, Author, Image, PrintIssue, Status, Tag
-from syndicate.text import collapse_whitespace, encodable, slugify
+from syndicate.text import collapse_whitespace, encodable, slugify, strip_bidi_controls
 
 FIELDS = (
     "slug",
@@ -35,6 +40,14 @@ MAX_TITLE = 1_000
 MAX_BODY = 2_000_000
 MAX_AUTHORS = 20
 MAX_TAGS = 50
+#: How far in the future ``updated`` may be when :func:`parse_record` is given
+#: ``now``. ``updated`` says when an article was last changed, so a later time
+#: is a mistake (a wrong offset, a scheduled time in the wrong field) that
+#: would keep the article at the top of "recently updated" sorts and make
+#: readers show it as changed again and again; the few minutes allow for a
+#: CMS whose clock runs a little ahead of the server's. (``published`` in the
+#: future is allowed: it schedules the article.)
+UPDATED_FUTURE_SLACK: Final = timedelta(minutes=5)
 
 
 class RecordError(SyndicateError, ValueError):
@@ -71,6 +84,11 @@ def parse_time(value: Any) -> datetime:
     return moment
 
 
+def _stamp(moment: datetime) -> str:
+    """A moment as RFC 3339 in UTC, to the second, for error messages."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _text(value: Any, *, required: bool = False, limit: int = MAX_BODY) -> str:
     if value is None:
         if required:
@@ -93,6 +111,11 @@ def _url(value: Any) -> str:
     return text
 
 
+def _line(text: str) -> str:
+    """A title or a name: bidi controls out, whitespace folded (see the module notes)."""
+    return collapse_whitespace(strip_bidi_controls(text))
+
+
 def _authors(value: Any) -> tuple[Author, ...]:
     if value is None:
         return ()
@@ -103,12 +126,14 @@ def _authors(value: Any) -> tuple[Author, ...]:
     out: list[Author] = []
     for i, item in enumerate(value):
         if isinstance(item, str):
-            name = collapse_whitespace(encodable(item))
+            name = _line(encodable(item))
             if not name:
                 raise ValueError(f"[{i}] is an empty name")
             out.append(Author(slug=slugify(name), name=name))
         elif isinstance(item, Mapping):
-            name = collapse_whitespace(_text(item.get("name"), required=True, limit=300))
+            name = _line(_text(item.get("name"), required=True, limit=300))
+            if not name:
+                raise ValueError(f"[{i}].name must not be empty")
             slug = item.get("slug")
             if slug is None:
                 slug = slugify(name)
@@ -142,7 +167,7 @@ def _tags(value: Any) -> tuple[Tag, ...]:
         raise ValueError(f"has more than {MAX_TAGS} tags")
     seen: dict[str, Tag] = {}
     for raw in value:
-        name = collapse_whitespace(encodable(raw))
+        name = _line(encodable(raw))
         if not name:
             continue
         seen.setdefault(slugify(name), Tag(slug=slugify(name), name=name))
@@ -192,11 +217,15 @@ def _image(value: Any) -> Image | None:
     )
 
 
-def parse_record(record: Any, sections: Collection[str] | None = None) -> ArticleIn:
+def parse_record(
+    record: Any, sections: Collection[str] | None = None, *, now: datetime | None = None
+) -> ArticleIn:
     """Validate a decoded JSON record; raise RecordError naming every bad field.
 
     ``sections`` is the set of configured section slugs; None skips that check
-    (the store itself does not know the config).
+    (the store itself does not know the config). ``now`` is the time of the
+    import or request: given, an ``updated`` more than
+    :data:`UPDATED_FUTURE_SLACK` after it is refused; None skips that check.
     """
     if not isinstance(record, Mapping):
         raise RecordError({"record": "must be a JSON object"})
@@ -240,14 +269,35 @@ def parse_record(record: Any, sections: Collection[str] | None = None) -> Articl
             raise ValueError("is required")
         return parse_time(value)
 
+    def title(value: Any) -> str:
+        text = _line(_text(value, required=True, limit=MAX_TITLE))
+        if not text:
+            raise ValueError("must not be empty")
+        return text
+
+    def updated(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        moment = parse_time(value)
+        if now is not None:
+            current = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+            latest = current.astimezone(UTC) + UPDATED_FUTURE_SLACK
+            if moment > latest:
+                minutes = int(UPDATED_FUTURE_SLACK.total_seconds() // 60)
+                raise ValueError(
+                    f"is in the future ({_stamp(moment)}, more than {minutes} minutes after "
+                    f"{_stamp(current)}); set it to when the article was last changed"
+                )
+        return moment
+
     take("slug", slug)
-    take("title", lambda v: collapse_whitespace(_text(v, required=True, limit=MAX_TITLE)))
+    take("title", title)
     take("standfirst", lambda v: _text(v, limit=20_000))
     take("body", _text)
     take("section", section)
     take("issue", _issue)
     take("published", published)
-    take("updated", lambda v: None if v is None else parse_time(v))
+    take("updated", updated)
     take("authors", _authors)
     take("tags", _tags)
     take("image", _image)

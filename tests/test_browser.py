@@ -87,7 +87,9 @@ async def test_old_article_page_shows_age_notice_and_inert_sidebar(site: str, pa
     sidebar_text = await page.locator("aside").inner_text()
     assert "Council approves budget" in sidebar_text
     assert "Bus drivers in Leeds" in sidebar_text
-    assert "Click for prizes" not in sidebar_text  # its link was javascript:
+    assert "Click for prizes" in sidebar_text  # its javascript: link gave way to the home page
+    link = page.locator("aside a.latest-news-link", has_text="Click for prizes")
+    assert await link.get_attribute("href") == "http://hostile.example/"
     # Nothing in the sidebar is markup from outside: no scripts, images or handlers.
     assert await page.locator("aside script, aside img, aside b").count() == 0
     handlers = await page.evaluate(

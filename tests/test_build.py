@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import html
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -26,6 +27,7 @@ from lxml import etree
 from syndicate.formats import atom, jsonfeed, rss
 from syndicate.formats.render import render
 from syndicate.formats.spec import FORMATS, FeedFormat, FeedSpec, PageLinks, entry_id, permalink
+from syndicate.formats.urls import to_uri
 from syndicate.formats.view import EPOCH, absolute_url, absolutize_html
 from syndicate.models import Article, Author, Image, PrintIssue, Tag
 from tests.factories import BODY, ROOT, T0, make_article, make_articles, make_spec
@@ -271,14 +273,16 @@ def test_feedparser_reads_back_every_item(fmt: FeedFormat):
         assert entry.id == entry_id(spec, article.id)
         assert entry.title == article.title
         assert entry.link == permalink(spec, article.slug, article.id)
-        assert [a["name"] for a in entry.authors] == [a.name for a in article.authors]
+        # A shared byline is one author holding every name (see rss.py and atom.py).
+        assert [a["name"] for a in entry.authors] == ["Salma Haddad and José Martínez"]
+        assert entry.author_detail["name"] == "Salma Haddad and José Martínez"
         published = struct_utc(entry.published_parsed)
         assert published == article.published
         if fmt == "atom":
             updated = struct_utc(entry.updated_parsed)
             assert updated == article.updated
-            assert [a["href"] for a in entry.authors] == [
-                f"{ROOT}/authors/{a.slug}" for a in article.authors
+            assert [(c["name"], c["href"]) for c in entry.contributors] == [
+                (a.name, f"{ROOT}/authors/{a.slug}") for a in article.authors
             ]
         assert [e["href"] for e in entry.enclosures] == [f"{ROOT}/pdf/{article.issue.number}.pdf"]  # type: ignore[union-attr]
         assert entry.media_content[0]["url"] == f"{ROOT}/media/lead.jpg"
@@ -364,15 +368,21 @@ def test_atom_entry_fields(atom_schema: etree.RelaxNG):
     assert entry.findtext("a:id", namespaces=NS) == "tag:paper.example,2025:article:4"
     assert entry.findtext("a:published", namespaces=NS) == "2025-03-01T16:00:00+00:00"
     assert entry.findtext("a:updated", namespaces=NS) == "2025-03-01T16:30:00+00:00"
-    authors = [
-        (a.findtext("a:name", namespaces=NS), a.findtext("a:uri", namespaces=NS))
-        for a in entry.findall("a:author", NS)
-    ]
-    assert authors == [
+
+    def people(tag: str) -> list[tuple[str | None, str | None]]:
+        return [
+            (a.findtext("a:name", namespaces=NS), a.findtext("a:uri", namespaces=NS))
+            for a in entry.findall(tag, NS)
+        ]
+
+    # The shared byline is one author; each person is a contributor with their page.
+    assert people("a:author") == [("Salma Haddad and José Martínez", None)]
+    assert people("a:contributor") == [
         ("Salma Haddad", f"{ROOT}/authors/salma-haddad"),
         ("José Martínez", f"{ROOT}/authors/jose-martinez"),
     ]
     assert entry.find("a:author/a:email", NS) is None, "no email addresses in public feeds"
+    assert entry.find("a:contributor/a:email", NS) is None, "no email addresses in public feeds"
     summary = entry.find("a:summary", NS)
     assert summary is not None
     assert (summary.get("type"), summary.text) == ("text", article.standfirst)
@@ -445,7 +455,7 @@ def test_rss_channel_and_items():
         assert item.findtext("link") == permalink(spec, article.slug, article.id)
         assert item.findtext("guid") == entry_id(spec, article.id)
         assert parsedate_to_datetime(item.findtext("pubDate") or "") == article.published
-        assert texts(item, "dc:creator/text()") == [a.name for a in article.authors]
+        assert texts(item, "dc:creator/text()") == ["Salma Haddad and José Martínez"]
         assert texts(item, "category/text()") == ["news", "Strikes", "NHS"]
         assert item.findtext("description") == html.escape(article.standfirst, quote=False)
         assert item.find("content:encoded", NS) is not None
@@ -811,3 +821,271 @@ def test_views_do_not_depend_on_article_identity():
     copies = [replace(a) for a in articles]
     for fmt in FORMATS:
         assert render(fmt, make_spec(), articles) == render(fmt, make_spec(), copies)
+
+
+# --- every URL is a valid URI (issue 12) ----------------------------------------------
+
+# RFC 3986 Appendix A, at the level of characters: a scheme, then only
+# unreserved, sub-delims, ":", "@", "/", "?" and %XX escapes, one "#" at most.
+_URI_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})"
+VALID_URI = re.compile(rf"[A-Za-z][A-Za-z0-9+.\-]*:{_URI_CHAR}*(?:#{_URI_CHAR}*)?")
+
+
+def uris_in(fmt: FeedFormat, data: bytes) -> list[str]:
+    """Every URL a document carries outside its HTML bodies."""
+    if fmt == "json":
+        document = json.loads(data)
+        found = [document.get(k) for k in ("home_page_url", "feed_url", "icon", "favicon")]
+        found += [document.get("next_url")] + [h["url"] for h in document.get("hubs", [])]
+        found += [a["url"] for a in document.get("authors", [])]
+        for item in document["items"]:
+            found += [item["url"], item.get("image")]
+            found += [a.get("url") for a in item.get("authors", [])]
+            found += [a["url"] for a in item.get("attachments", [])]
+        return [u for u in found if u]
+    root = xml(data)
+    if fmt == "atom":
+        path = (
+            "//a:link/@href | //a:icon/text() | //a:logo/text() | //a:uri/text()"
+            " | //a:generator/@uri | //a:category/@scheme | //media:content/@url"
+        )
+    else:
+        path = (
+            "//channel/link/text() | //item/link/text() | //a:link/@href | //image/url/text()"
+            " | //image/link/text() | //enclosure/@url | //media:content/@url"
+            " | //category/@domain | //channel/docs/text()"
+        )
+    return texts(root, path)
+
+
+def spaced_spec() -> FeedSpec:
+    return make_spec(
+        self_url=f"{ROOT}/feed.atom?page=2&q=a b",
+        html_url=f"{ROOT}/front page/",
+        icon="/icons/site icon.png",
+        logo=f"{ROOT}/logo ü.png",
+        generator_uri="https://example.org/syndicate project",
+        hub_url="https://hub.example/web sub",
+        alternates=(("rss", f"{ROOT}/feed rss"), ("json", f"{ROOT}/feed json")),
+        pages=PageLinks(first=f"{ROOT}/p 1", last=f"{ROOT}/p 3", previous=f"{ROOT}/p 1"),
+    )
+
+
+def spaced_article() -> Article:
+    return make_article(
+        1,
+        slug="story one",
+        issue=PrintIssue(number=2094, pdf_url="/pdf/issue 2094.pdf"),
+        image=Image(url="/media/lead photo [1].jpg|x", caption="", alt=""),
+        authors=(Author(slug="anna maria", name="Anna"), Author(slug="b", name="B")),
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_url_written_is_a_valid_uri(
+    fmt: FeedFormat, atom_schema: etree.RelaxNG, json_schema: jsonschema.protocols.Validator
+):
+    """A PDF URL with a space was written raw (the validator's InvalidUriChar)."""
+    data = render(fmt, spaced_spec(), [spaced_article(), make_article(0)])
+    found = uris_in(fmt, data)
+    assert len(found) >= 15
+    bad = [u for u in found if not VALID_URI.fullmatch(u)]
+    assert not bad, bad
+    assert f"{ROOT}/pdf/issue%202094.pdf" in found
+    assert f"{ROOT}/media/lead%20photo%20%5B1%5D.jpg%7Cx" in found
+    assert f"{ROOT}/articles/story%20one" in found
+    assert f"{ROOT}/logo%20%C3%BC.png" in found
+    if fmt == "atom":
+        check_atom(data, atom_schema)
+    elif fmt == "json":
+        check_json(data, json_schema)
+    else:
+        check_rss(data)
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_feedparser_reads_the_encoded_enclosure(fmt: FeedFormat):
+    entry = feedparser.parse(render(fmt, make_spec(), [spaced_article()])).entries[0]
+    assert [e["href"] for e in entry.enclosures] == [f"{ROOT}/pdf/issue%202094.pdf"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.org/pdf/2094.pdf", "https://example.org/pdf/2094.pdf"),
+        ("https://example.org/pdf/issue 2094.pdf", "https://example.org/pdf/issue%202094.pdf"),
+        ("https://example.org/a%20b%2F", "https://example.org/a%20b%2F"),  # escapes kept
+        ("https://example.org/100%", "https://example.org/100%25"),
+        ("https://example.org/%zz", "https://example.org/%25zz"),
+        ("https://example.org/ü?q=ü#ü", "https://example.org/%C3%BC?q=%C3%BC#%C3%BC"),
+        ("https://bücher.example/x", "https://xn--bcher-kva.example/x"),
+        ("https://e.org/a#b#c", "https://e.org/a#b%23c"),
+        ("https://e.org/p?q=[1]&r={2}", "https://e.org/p?q=%5B1%5D&r=%7B2%7D"),
+        ('https://e.org/a"b<c>d\\e^f`g|h', "https://e.org/a%22b%3Cc%3Ed%5Ce%5Ef%60g%7Ch"),
+        ("http://[::1]:8080/a b", "http://[::1]:8080/a%20b"),
+        ("http://us er@e.org:81/", "http://us%20er@e.org:81/"),
+        ("tag:paper.example,2025:article:4", "tag:paper.example,2025:article:4"),
+        ("mailto:desk@paper.example", "mailto:desk@paper.example"),
+        ("/relative path", "/relative%20path"),
+        ("", ""),
+    ],
+)
+def test_to_uri_cases(url: str, expected: str):
+    assert to_uri(url) == expected
+    assert to_uri(expected) == expected
+
+
+# --- plain text survives every reader (issue 12) ---------------------------------------
+
+HOSTILE_TEXT = [
+    "C++ & <Rust>",
+    "a < b > c",
+    "AT&T",
+    "&amp; literal",
+    "<script>alert(1)</script>",
+    'Tom & Jerry\'s "show"',
+]
+
+
+def html_text(value: str) -> str:
+    """What a reader shows for an HTML value: no element may be in it, entities decoded."""
+    assert "<" not in value, f"markup reached an HTML field: {value!r}"
+    return html.unescape(value)
+
+
+def hostile_feed(text: str, *, content: str = "full") -> tuple[FeedSpec, list[Article]]:
+    spec = make_spec(
+        title=text,
+        subtitle=text,
+        copyright=text,
+        content=content,
+        section_titles=(("news", text),),
+    )
+    single = make_article(
+        2,
+        title=text,
+        standfirst=text,
+        authors=(Author(slug="one", name=text),),
+        tags=(Tag(slug="t", name=text),),
+        image=Image(url="/i.jpg", caption=text, alt=""),
+    )
+    shared = make_article(
+        1,
+        title=text,
+        standfirst=text,
+        authors=(Author(slug="one", name=text), Author(slug="two", name="Salma Haddad")),
+    )
+    return spec, [single, shared]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+def test_plain_text_reads_back_exactly_from_rss(text: str):
+    """RSS: descriptions are HTML to every reader, so they carry the text HTML-escaped;
+    titles, copyright, names and categories are plain text (see rss.py)."""
+    spec, articles = hostile_feed(text)
+    data = render("rss", spec, articles)
+    channel = check_rss(data).find("channel")
+    assert channel is not None
+    # lxml: the raw text of each element.
+    assert channel.findtext("title") == text
+    assert channel.findtext("description") == html.escape(text, quote=False)
+    assert channel.findtext("copyright") == text
+    assert channel.findtext("image/title") == text
+    items = channel.findall("item")
+    for item in items:
+        assert item.findtext("title") == text
+        assert item.findtext("description") == html.escape(text, quote=False)
+    assert texts(items[0], "dc:creator/text()") == [text]
+    assert texts(items[1], "dc:creator/text()") == [f"{text} and Salma Haddad"]
+    assert texts(items[0], "category/text()") == [text, text]
+    assert texts(items[0], "media:content/media:description/text()") == [text]
+    # feedparser: what readers built on it (reader, rss2email) are handed.
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.feed.title == text
+    assert parsed.feed.subtitle_detail.type == "text/html"
+    assert html_text(parsed.feed.subtitle) == text
+    assert parsed.feed.rights == text
+    assert parsed.feed.image.title == text
+    first, second = parsed.entries
+    for entry in (first, second):
+        assert entry.title == text
+        # The description is HTML to feedparser; its summary_detail is not
+        # checked: feedparser overwrites it with the media:description's.
+        assert html_text(entry.summary) == text
+    assert first.author == text
+    assert first.author_detail.name == text
+    assert second.author == f"{text} and Salma Haddad"
+    assert [t.term for t in first.tags] == [text, text]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+def test_plain_text_reads_back_exactly_from_atom(text: str, atom_schema: etree.RelaxNG):
+    spec, articles = hostile_feed(text)
+    data = render("atom", spec, articles)
+    root = check_atom(data, atom_schema)
+    for path in ("a:title", "a:subtitle", "a:rights"):
+        element = root.find(path, NS)
+        assert element is not None
+        assert (element.get("type") or "text") == "text"
+        assert element.text == text
+    entries = root.findall("a:entry", NS)
+    for entry in entries:
+        for path in ("a:title", "a:summary"):
+            element = entry.find(path, NS)
+            assert element is not None
+            assert (element.get("type") or "text") == "text"
+            assert element.text == text
+    assert texts(entries[0], "a:author/a:name/text()") == [text]
+    assert texts(entries[1], "a:author/a:name/text()") == [f"{text} and Salma Haddad"]
+    assert texts(entries[1], "a:contributor/a:name/text()") == [text, "Salma Haddad"]
+    assert texts(entries[0], "a:category/@label") == [text, text]
+    assert texts(entries[0], "media:content/media:description/text()") == [text]
+    assert texts(entries[0], "a:link[@rel='enclosure']/@title") == ["Print issue 2002"]
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    for detail in (
+        parsed.feed.title_detail,
+        parsed.feed.subtitle_detail,
+        parsed.feed.rights_detail,
+    ):
+        assert (detail.type, detail.value) == ("text/plain", text)
+    first, second = parsed.entries
+    for entry in (first, second):
+        assert (entry.title_detail.type, entry.title) == ("text/plain", text)
+        assert (entry.summary_detail.type, entry.summary) == ("text/plain", text)
+    assert first.author_detail.name == text
+    assert second.author_detail.name == f"{text} and Salma Haddad"
+    assert [c.name for c in second.contributors] == [text, "Salma Haddad"]
+    assert [t.label for t in first.tags] == [text, text]
+    assert [e.title for e in first.enclosures] == ["Print issue 2002"]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+def test_plain_text_reads_back_exactly_from_json(
+    text: str, json_schema: jsonschema.protocols.Validator
+):
+    spec, articles = hostile_feed(text)
+    document = check_json(render("json", spec, articles), json_schema)
+    assert document["title"] == text
+    assert document["description"] == text
+    first, second = document["items"]
+    for item in (first, second):
+        assert item["title"] == text
+        assert item["summary"] == text
+    assert [a["name"] for a in first["authors"]] == [text]
+    assert [a["name"] for a in second["authors"]] == [text, "Salma Haddad"]
+    assert first["tags"] == [text]
+    assert first["attachments"][0]["title"] == "Print issue 2002"
+    summary_only = check_json(render("json", *hostile_feed(text, content="summary")), json_schema)
+    assert summary_only["items"][0]["content_text"] == text
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_image_captions_read_back_exactly(fmt: FeedFormat):
+    """feedparser takes media:description for a description: in a summary feed it
+    becomes the entry's content, and must read as the caption, as plain text."""
+    text = HOSTILE_TEXT[0]
+    spec, articles = hostile_feed(text, content="summary")
+    entry = feedparser.parse(render(fmt, spec, articles[:1])).entries[0]
+    assert [(c.type, c.value) for c in entry.content] == [("text/plain", text)]

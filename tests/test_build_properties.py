@@ -11,9 +11,10 @@ forbids.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 import jsonschema
 import pytest
@@ -23,11 +24,12 @@ from lxml import etree
 
 from syndicate.formats.render import render
 from syndicate.formats.spec import FeedSpec, PageLinks, entry_id
+from syndicate.formats.urls import to_uri
 from syndicate.formats.view import absolute_url, absolutize_html
 from syndicate.models import Article, Author, Image, PrintIssue, Tag
 from syndicate.sanitize import sanitize_html
 from tests.factories import make_spec
-from tests.test_build import NS, STRICT, bodies, check_atom, check_json, check_rss
+from tests.test_build import NS, STRICT, bodies, check_atom, check_json, check_rss, uris_in
 from tests.test_sanitize import dangers
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -208,6 +210,11 @@ def test_any_articles_give_valid_documents_in_every_format(spec: FeedSpec, items
     if spec.content == "summary":
         assert all("content_html" not in item for item in document["items"])
 
+    # Every URL written is a valid URI reference, whatever the spec and articles hold.
+    for fmt, data in (("atom", atom_data), ("rss", rss_data), ("json", json_data)):
+        bad = [u for u in uris_in(fmt, data) if not URI_REFERENCE.fullmatch(u)]  # type: ignore[arg-type]
+        assert not bad, (fmt, bad)
+
     # Deterministic, whatever the input.
     assert render("atom", spec, items) == atom_data
     assert render("json", spec, items) == json_data
@@ -354,3 +361,56 @@ def test_absolute_url_agrees_with_urljoin(base: str, ref: str):
     # urljoin drops an empty query or fragment ("x?" -> "x"); RFC 3986 keeps it.
     assume(not ref.endswith(("?", "#")) and "?#" not in ref)
     assert absolute_url(ref, base) == (urljoin(base, ref) if ref else ref)
+
+
+# --- to_uri (issue 12) ---------------------------------------------------------------
+
+# RFC 3986 Appendix A, URI-reference (IPvFuture left out), as one pattern.
+_UNRESERVED = r"A-Za-z0-9\-._~"
+_SUB_DELIMS = r"!$&'()*+,;="
+_REG = rf"(?:[{_UNRESERVED}{_SUB_DELIMS}]|%[0-9A-Fa-f]{{2}})"
+_PCHAR = rf"(?:[{_UNRESERVED}{_SUB_DELIMS}:@]|%[0-9A-Fa-f]{{2}})"
+_NC = rf"(?:[{_UNRESERVED}{_SUB_DELIMS}@]|%[0-9A-Fa-f]{{2}})"  # segment-nz-nc: no ":"
+_AUTHORITY = rf"(?:(?:{_REG}|:)*@)?(?:\[[0-9A-Fa-f:.]+\]|{_REG}*)(?::[0-9]*)?"
+_TAIL = rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+URI_REFERENCE = re.compile(
+    rf"(?:[A-Za-z][A-Za-z0-9+.\-]*:(?://{_AUTHORITY}(?:/{_PCHAR}*)*|/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?)"
+    rf"|//{_AUTHORITY}(?:/{_PCHAR}*)*"
+    rf"|/(?:{_PCHAR}+(?:/{_PCHAR}*)*)?"
+    rf"|(?:{_NC}+(?:/{_PCHAR}*)*)?)"
+    rf"{_TAIL}"
+)
+url_text = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet="ab:/?#[]@%20 ü.", max_size=25),
+    st.builds(
+        lambda scheme, host, path: f"{scheme}://{host}/{path}",
+        st.sampled_from(["http", "https", "1x", "a b", ""]),
+        st.text(alphabet="aü.:[]@1 ", max_size=10),
+        st.text(max_size=20),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    "valid",
+    ["https://e.org/a?b=c#d", "tag:e.org,2025:x", "//e.org/x", "/a/b:c", "a/b", "", "?q", "#f"],
+)
+def test_the_uri_pattern_takes_valid_references(valid: str):
+    assert URI_REFERENCE.fullmatch(valid)
+
+
+@pytest.mark.parametrize("invalid", ["a b", ":x", "https://e.org/a#b#c", "http://e.org/%zz", "ü"])
+def test_the_uri_pattern_refuses_invalid_references(invalid: str):
+    assert not URI_REFERENCE.fullmatch(invalid)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(url=url_text)
+def test_to_uri_gives_a_valid_reference_and_settles(url: str):
+    uri = to_uri(url)
+    assert URI_REFERENCE.fullmatch(uri), uri
+    assert to_uri(uri) == uri
+    if url.isascii() and "%" not in url:
+        # Only encoded, never changed: decoding gives back what was written.
+        assert unquote(uri) == url

@@ -55,8 +55,9 @@ def entry(
     published: datetime | None = None,
     updated: datetime | None = None,
     base: str | None = URL,
+    text: str | None = None,
 ) -> EntryData:
-    return EntryData(guid, link, title, published, updated, base)
+    return EntryData(guid, link, title, published, updated, base, text)
 
 
 def feed_of(*entries: EntryData) -> FeedData:
@@ -225,6 +226,9 @@ def test_entry_key():
 # -- whole documents --------------------------------------------------------------
 
 
+HOSTILE_HOME = "https://hostile.example.com/"  # hostile.xml's channel <link>
+
+
 def test_hostile_document():
     assert rows(cleaned("hostile.xml")) == [
         ("guid:h1", "Breaking news", "https://hostile.example.com/1", None),
@@ -232,11 +236,21 @@ def test_hostile_document():
         ("guid:h3", "Invoice for fdp.exe", "https://hostile.example.com/3", None),
         ("guid:h4", "Isolate trick here", "https://hostile.example.com/4", None),
         # h5-h12: javascript:, tab-split and upper-case javascript:, data:,
-        # vbscript:, file:, mailto:, ftp: -- all dropped with their entries.
+        # vbscript:, file:, mailto:, ftp:. Each link is dropped, not its entry,
+        # which is linked to the source's home page instead (issue 12, point 12).
+        ("guid:h5", "javascript: link", HOSTILE_HOME, None),
+        ("guid:h6", "Tab-split javascript: link", HOSTILE_HOME, None),
+        ("guid:h7", "Upper-case scheme with leading space", HOSTILE_HOME, None),
+        ("guid:h8", "data: link", HOSTILE_HOME, None),
+        ("guid:h9", "vbscript: link", HOSTILE_HOME, None),
+        ("guid:h10", "file: link", HOSTILE_HOME, None),
+        ("guid:h11", "mailto: link", HOSTILE_HOME, None),
+        ("guid:h12", "ftp: link", HOSTILE_HOME, None),
         ("guid:h13", "Protocol-relative link", "https://cdn.example.net/story", None),
         ("guid:h14", "Root-relative link", "https://news.example.org/stories/relative", None),
-        # h15: a title that is only an image is empty; h16: no link;
-        # h17: a host-less http link.
+        # h15: a title that is only an image, and no text: nothing to show, dropped.
+        ("guid:h16", "No link at all", HOSTILE_HOME, None),
+        ("guid:h17", "Host-less http link", HOSTILE_HOME, None),
     ]
 
 
@@ -365,7 +379,16 @@ def test_json_feed_documents():
     ]
     assert rows(cleaned("jsonfeed-1.1.json")) == [
         ("guid:1", "Scripted title", "https://json11.example.com/1", utc(2024, 5, 10, 8, 0)),
-        # 2: javascript: link; 3: no title; "not an object" skipped.
+        # A javascript: link gives way to the feed's home_page_url.
+        ("guid:2", "A javascript: link", "https://json11.example.com/", None),
+        # No title: its content_text is the title.
+        (
+            "guid:3",
+            "No title at all: a microblog post.",
+            "https://json11.example.com/3",
+            None,
+        ),
+        # "not an object" skipped.
         ("guid:4", "Bad date", "https://json11.example.com/4", None),
     ]
 
@@ -427,7 +450,6 @@ def test_entities_document():
         ("utf8-bom.xml", None, ["Ünïcödé after a BOM"]),
         ("control-chars.xml", None, ["Bell and escape removed", "Formfeed and DEL and NUL gone"]),
         ("junk-before.xml", None, ["Still a feed"]),
-        ("truncated.xml", None, ["First whole item", "Second whole item"]),
         ("billion-laughs.xml", None, ["Laughing &lol9;"]),
         ("xxe.xml", None, ["Passwords: &xxe;"]),
         ("xxe-parameter.xml", None, ["One line, parameter entities"]),
@@ -442,17 +464,20 @@ def test_titles_of_other_documents(name: str, headers: dict[str, str] | None, ex
 
 def test_first_occurrence_wins_and_dropped_entries_claim_no_key():
     feed = feed_of(
-        entry("Bad link first", link="javascript:x", guid="same"),
+        entry(None, link="https://e.com/0", guid="same"),  # nothing to show: dropped
         entry("Kept", link="https://e.com/1", guid="same"),
         entry("Later duplicate", link="https://e.com/2", guid="same"),
         entry("By link", link="https://e.com/3"),
         entry("Same link, other title", link="https://e.com/3"),
         entry("Same link, but has a guid", link="https://e.com/3", guid="g3"),
+        entry("Bad link first", link="javascript:x", guid="g4"),  # kept, without its link
+        entry("Then a good one", link="https://e.com/4", guid="g4"),
     )
     assert [(e.key, e.title) for e in clean(feed, fetched_at=FETCHED)] == [
         ("guid:same", "Kept"),
         ("link:https://e.com/3", "By link"),
         ("guid:g3", "Same link, but has a guid"),
+        ("guid:g4", "Bad link first"),
     ]
 
 
@@ -503,13 +528,12 @@ def test_limit_zero_and_default():
     assert len(clean(feed_of(*many), fetched_at=FETCHED)) == 200
 
 
-def test_entries_without_title_or_link_are_dropped():
+def test_only_entries_without_title_or_text_are_dropped():
     feed = feed_of(
         entry(title=None),
         entry(title="   "),
         entry(title="<b></b>"),
-        entry(link=None),
-        entry(link="page.html", base=None),
+        entry(title="<img src=x onerror=alert(1)>", link="https://e.com/img", text="<p> </p>"),
         entry(title="ok", link="page.html"),
     )
     assert rows(clean(feed, fetched_at=FETCHED)) == [
@@ -584,5 +608,5 @@ def test_clean_output_invariants(entries: list[EntryData], limit: int):
     assert len({e.key for e in out}) == len(out)
     for item in out:
         assert item.title
-        assert item.link.startswith(("http://", "https://"))
+        assert item.link == "" or item.link.startswith(("http://", "https://"))
         assert item.published is None or EARLIEST <= item.published <= FETCHED

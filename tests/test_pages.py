@@ -343,3 +343,106 @@ async def test_demo_feeds_are_served_with_validators(aiohttp_client: Any, tmp_pa
     assert again.status == 304
     assert (await client.get("/demo-feeds/..%2Fconfig.toml")).status == 404
     assert (await client.get("/demo-feeds/missing.rss")).status == 404
+
+
+# --- bidi: names and titles are isolated (issue 12) ------------------------------------
+
+RLO = "\u202e"
+
+
+def bidi_article(name: str) -> Any:
+    from syndicate.models import Article, Author
+
+    when = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    return Article(
+        id=1,
+        slug="bidi",
+        title=f"{RLO}عنوان المقال",
+        standfirst="",
+        body="<p>Text.</p>",
+        section="news",
+        issue=None,
+        published=when,
+        updated=when,
+        authors=(Author(slug="rana", name=name),),
+        tags=(),
+        image=None,
+        status="published",
+    )
+
+
+def test_article_page_isolates_every_name_and_title(config: Config):
+    from syndicate.documents.article import render_article
+
+    article = bidi_article("رنا الشامي")
+    page = lxml_html.fromstring(render_article(config, article, "", article.published))
+    assert page.find(".//h1").get("dir") == "auto"
+    assert page.findtext(".//h1") == "عنوان المقال", "no override left in the headline"
+    byline = page.find(".//a[@class='byline']")
+    assert [b.text for b in byline.findall("bdi")] == ["رنا الشامي"]
+    assert page.findtext(".//p[@class='kicker']/a/bdi") == "News"
+    assert page.findtext(".//p[@class='meta']/time") == "6 December 2026"
+
+
+def test_article_page_drops_overrides_from_names_stored_by_another_route(config: Config):
+    """A CMS writing the store directly bypasses parse_record: the page still drops them."""
+    from syndicate.documents.article import render_article
+
+    article = bidi_article(f"{RLO}Salma Haddad")
+    text = render_article(config, article, "", article.published)
+    assert RLO not in text
+    assert "<bdi>Salma Haddad</bdi>" in text
+
+
+def test_sidebar_and_directory_isolate_names_and_titles(config: Config):
+    from syndicate.documents.directory import directory, render_html
+    from syndicate.documents.sidebar import render_sidebar_html
+    from syndicate.store.sources import SidebarItem
+
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    items = [
+        SidebarItem(source=f"{RLO}وكالة", title="خبر 6", link="https://e.test/1", published=now)
+    ]
+    sidebar = lxml_html.fromstring(render_sidebar_html(items, now))
+    assert sidebar.findtext(".//span[@class='latest-news-source']/bdi") == "وكالة"
+    assert sidebar.findtext(".//a[@class='latest-news-link']/bdi") == "خبر 6"
+    with Store.open(config.store_path) as store:
+        page = lxml_html.fromstring(render_html(config, directory(config, store)))
+    cells = [td.findtext("bdi") for td in page.findall(".//tbody/tr/td[1]")]
+    assert cells
+    assert all(cells), "every feed title sits in a <bdi>"
+    assert "سلمى حداد" in cells
+
+
+BYLINE_GEOMETRY = """() => {
+  const time = document.querySelector('.meta time');
+  const names = Array.from(document.querySelectorAll('.meta a.byline'));
+  const last = names[names.length - 1].getBoundingClientRect();
+  return {
+    date: time.textContent,
+    dateBoxes: Array.from(time.getClientRects()).map(r => [r.left, r.right]),
+    nameRight: last.right,
+    meta: document.querySelector('.meta').innerText,
+  };
+}"""
+
+
+@pytest.mark.parametrize(
+    "name", ["رنا الشامي", f"{RLO}Salma Haddad"], ids=["arabic-name", "right-to-left-override"]
+)
+async def test_a_right_to_left_byline_leaves_the_date_beside_it_intact(
+    config: Config, page: Any, name: str
+):
+    """'By 6 · رنا الشامي December 2026': the date must render whole, after the name."""
+    from syndicate.documents.article import render_article
+
+    article = bidi_article(name)
+    await page.set_content(render_article(config, article, "", article.published))
+    seen = await page.evaluate(BYLINE_GEOMETRY)
+    assert seen["date"] == "6 December 2026"
+    # One box: no digit of the date was carried off into the name's run.
+    assert len(seen["dateBoxes"]) == 1, seen
+    # In this left-to-right page the date comes after (to the right of) the name.
+    assert seen["dateBoxes"][0][0] >= seen["nameRight"], seen
+    assert RLO not in seen["meta"]
+    assert seen["meta"].endswith("· 6 December 2026")

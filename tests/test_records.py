@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syndicate.models import ArticleIn, Author, Image, PrintIssue, Tag
-from syndicate.records import FIELDS, MAX_AUTHORS, MAX_TAGS, MAX_TITLE, RecordError, parse_record
+from syndicate.records import (
+    FIELDS,
+    MAX_AUTHORS,
+    MAX_TAGS,
+    MAX_TITLE,
+    UPDATED_FUTURE_SLACK,
+    RecordError,
+    parse_record,
+)
 
 SECTIONS = {"news", "comment"}
 
@@ -361,6 +369,117 @@ def test_updated_is_parsed_like_published():
     article = parse_record(minimal_record(updated="2026-03-05T10:00:00.9+02:00"))
     assert article.updated == datetime(2026, 3, 5, 8, tzinfo=UTC)
     assert article.updated.tzinfo is UTC
+
+
+# -- updated in the future (issue 12) ---------------------------------------------------
+
+NOW = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+
+
+def test_the_slack_for_updated_is_a_few_minutes():
+    assert timedelta(minutes=5) == UPDATED_FUTURE_SLACK
+
+
+@pytest.mark.parametrize(
+    "updated",
+    ["2026-03-05T12:06:00Z", "2026-03-05T13:05:01+01:00", "2027-01-01T00:00:00Z"],
+)
+def test_updated_in_the_future_is_refused_with_a_clear_reason(updated):
+    with pytest.raises(RecordError) as caught:
+        parse_record(minimal_record(updated=updated), now=NOW)
+    errors = caught.value.errors
+    assert set(errors) == {"updated"}, errors
+    reason = errors["updated"]
+    assert reason.startswith("is in the future (")
+    assert reason.endswith("); set it to when the article was last changed")
+    assert "5 minutes" in reason
+    assert "2026-03-05T12:00:00Z" in reason
+    assert str(caught.value).startswith("updated: is in the future (")
+
+
+@pytest.mark.parametrize(
+    "updated",
+    [
+        "2026-03-05T12:05:00Z",
+        "2026-03-05T12:03:00Z",
+        "2026-03-05T12:00:00Z",
+        "2020-01-01T00:00:00Z",
+    ],
+)
+def test_updated_up_to_the_slack_ahead_is_accepted(updated):
+    assert parse_record(minimal_record(updated=updated), now=NOW).updated is not None
+
+
+def test_published_in_the_future_still_schedules_when_now_is_given():
+    article = parse_record(
+        minimal_record(published="2027-01-01T09:00:00Z", updated="2026-03-05T12:00:00Z"), now=NOW
+    )
+    assert article.published == datetime(2027, 1, 1, 9, tzinfo=UTC)
+
+
+def test_updated_in_the_future_is_reported_with_the_other_bad_fields():
+    record = minimal_record(updated="2030-01-01T00:00:00Z", status="gone", title="")
+    with pytest.raises(RecordError) as caught:
+        parse_record(record, now=NOW)
+    assert set(caught.value.errors) == {"updated", "status", "title"}
+
+
+def test_without_now_updated_is_not_judged():
+    """Callers that pass no clock (the store's own checks, old callers) are unchanged."""
+    assert parse_record(minimal_record(updated="2099-01-01T00:00:00Z")).updated is not None
+
+
+def test_a_naive_now_is_taken_as_utc():
+    naive = NOW.replace(tzinfo=None)
+    assert parse_record(minimal_record(updated="2026-03-05T12:04:00Z"), now=naive).updated
+    with pytest.raises(RecordError):
+        parse_record(minimal_record(updated="2026-03-05T12:06:00Z"), now=naive)
+
+
+# -- bidi controls in titles and names (issue 12) ----------------------------------------
+
+RLO, PDF, LRI, PDI, LRM, RLM = "\u202e", "\u202c", "\u2066", "\u2069", "\u200e", "\u200f"
+
+
+def test_bidi_overrides_are_stripped_from_titles_names_and_tags_but_not_bodies():
+    record = minimal_record(
+        title=f"{RLO}Strike{PDF} wave",
+        standfirst=f"{RLO}kept",
+        body=f"<p>{RLO}kept</p>",
+        authors=[f"{RLO}Salma Haddad", {"name": f"Simon {LRI}Assaf{PDI}"}],
+        tags=[f"{RLO}Strikes"],
+    )
+    article = parse_record(record)
+    assert article.title == "Strike wave"
+    assert [a.name for a in article.authors] == ["Salma Haddad", "Simon Assaf"]
+    assert [a.slug for a in article.authors] == ["salma-haddad", "simon-assaf"]
+    assert [t.name for t in article.tags] == ["Strikes"]
+    assert article.body == f"<p>{RLO}kept</p>"
+    assert article.standfirst == f"{RLO}kept"
+
+
+def test_every_embedding_override_and_isolate_goes():
+    controls = "".join(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+    article = parse_record(minimal_record(title=f"A{controls}B", authors=[f"رنا{controls} الشامي"]))
+    assert article.title == "AB"
+    assert article.authors[0].name == "رنا الشامي"
+
+
+def test_directional_marks_are_kept():
+    """LRM and RLM are marks writers place on purpose, not overrides."""
+    article = parse_record(minimal_record(title=f"HTML5{RLM} اليوم", authors=[f"A{LRM}B"]))
+    assert article.title == f"HTML5{RLM} اليوم"
+    assert article.authors[0].name == f"A{LRM}B"
+
+
+@pytest.mark.parametrize("title", [RLO, f" {RLO}{PDF} "])
+def test_a_title_of_nothing_but_controls_is_empty(title):
+    assert only_error(minimal_record(title=title), "title") == "must not be empty"
+
+
+def test_a_name_of_nothing_but_controls_is_refused():
+    assert "empty" in only_error(minimal_record(authors=[RLO]), "authors")
+    assert "empty" in only_error(minimal_record(authors=[{"name": RLO}]), "authors")
 
 
 @pytest.mark.parametrize("field", ["published", "updated"])

@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from syndicate.config import SLUG_RE
-from syndicate.text import _NO_DECOMPOSITION, collapse_whitespace, encodable, slugify, xml_safe
+from syndicate.text import (
+    _NO_DECOMPOSITION,
+    BIDI_CONTROLS,
+    collapse_whitespace,
+    encodable,
+    slugify,
+    strip_bidi_controls,
+    xml_safe,
+)
 
 #: Every code point, surrogates and noncharacters included.
 ANY_CHAR = st.one_of(
@@ -220,3 +228,40 @@ def test_slugify_latin1_letters_fold_to_ascii_letters(text):
     folded = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     if folded:
         assert slug == folded.lower()
+
+
+# --- bidi controls (issue 12) -------------------------------------------------------
+
+#: LRE, RLE, PDF, LRO, RLO, then LRI, RLI, FSI, PDI.
+OVERRIDES_AND_ISOLATES = {*range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def test_strip_bidi_controls_removes_exactly_embeddings_overrides_and_isolates():
+    every = "".join(chr(cp) for cp in range(0x10000) if not 0xD800 <= cp <= 0xDFFF)
+    kept = strip_bidi_controls(every)
+    assert {ord(c) for c in every} - {ord(c) for c in kept} == OVERRIDES_AND_ISOLATES
+    for mark in ("\u200e", "\u200f", "\u061c"):  # LRM, RLM, ALM stay
+        assert mark in kept
+
+
+def test_strip_bidi_controls_examples():
+    assert strip_bidi_controls("\u202eSalma Haddad\u202c") == "Salma Haddad"
+    arabic = "\u0631\u0646\u0627"  # a name in Arabic letters
+    assert strip_bidi_controls(f"\u2067{arabic}\u2069 6") == f"{arabic} 6"
+    assert strip_bidi_controls("plain") == "plain"
+
+
+def test_the_fetcher_uses_the_same_rule():
+    """One home for the rule: fetch/clean.py takes its table from text.py."""
+    from syndicate.fetch import clean
+
+    assert clean._BIDI is BIDI_CONTROLS
+    assert clean.clean_title("\u202eevil\u2066 title") == "evil title"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=ANY_CHAR))
+def test_strip_bidi_controls_leaves_none_and_settles(text):
+    out = strip_bidi_controls(text)
+    assert not any(ord(c) in OVERRIDES_AND_ISOLATES for c in out)
+    assert strip_bidi_controls(out) == out

@@ -5,10 +5,17 @@ from the same article the feeds carry and the sidebar's cached HTML. The body
 is sanitised exactly as the feeds' content is (syndicate.sanitize): this page
 is on the same origin as /admin, so a script in a body would act as the editor
 reading it.
+
+Every name and title is isolated from the text around it (``<bdi>``, or
+``dir="auto"`` on its own block), so an Arabic byline cannot reorder the
+date beside it; bidirectional overrides and embeddings are dropped from them
+too (syndicate.text.strip_bidi_controls), for articles written to the store
+by another route than the importer and the API, which drop them already.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from markupsafe import Markup
@@ -20,12 +27,24 @@ from syndicate.formats.urls import absolute_url, absolutize_html
 from syndicate.humanize import age_notice
 from syndicate.models import Article
 from syndicate.sanitize import sanitize_html
+from syndicate.text import strip_bidi_controls
 
 #: Seconds caches may keep an article page (its age notice and sidebar move).
 ARTICLE_MAX_AGE = 60
 
 
+def _without_bidi_controls(article: Article) -> Article:
+    """The article with its title and names free of bidi controls (the body is left alone)."""
+    return replace(
+        article,
+        title=strip_bidi_controls(article.title),
+        authors=tuple(replace(a, name=strip_bidi_controls(a.name)) for a in article.authors),
+        tags=tuple(replace(t, name=strip_bidi_controls(t.name)) for t in article.tags),
+    )
+
+
 def render_article(config: Config, article: Article, sidebar: str, now: datetime) -> str:
+    article = _without_bidi_controls(article)
     root = config.site.root
     section = config.section(article.section) if article.section else None
     image_url = absolute_url(article.image.url, root + "/") if article.image else ""

@@ -18,7 +18,7 @@ from syndicate.documents.templating import templates
 from syndicate.models import SITE, Scope
 from syndicate.opml import Outline, write_opml
 from syndicate.store import Store
-from syndicate.text import xml_safe
+from syndicate.text import strip_bidi_controls, xml_safe
 
 OPML_TYPE = "text/x-opml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -90,7 +90,11 @@ def render_html(config: Config, groups: list[Group]) -> bytes:
                 "id": g.id,
                 "title": g.title,
                 "rows": [
-                    {"title": xml_safe(r.title), "count": r.count, "formats": formats(r.scope)}
+                    {
+                        "title": strip_bidi_controls(xml_safe(r.title)),
+                        "count": r.count,
+                        "formats": formats(r.scope),
+                    }
                     for r in g.rows
                 ],
             }

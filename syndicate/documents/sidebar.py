@@ -17,6 +17,7 @@ from syndicate.documents.templating import templates
 from syndicate.humanize import relative_time
 from syndicate.store import Store
 from syndicate.store.sources import SidebarItem, Sources
+from syndicate.text import strip_bidi_controls
 
 #: Seconds caches may keep the sidebar: its relative times move every minute.
 SIDEBAR_MAX_AGE = 60
@@ -40,8 +41,10 @@ def render_sidebar_html(items: list[SidebarItem], now: datetime) -> str:
     return templates.get_template("latest_news.html").render(
         items=[
             {
-                "source": item.source,
-                "title": item.title,
+                # Names and titles are isolated by the template (<bdi>); the
+                # fetcher drops bidi controls from titles, this from names.
+                "source": strip_bidi_controls(item.source),
+                "title": strip_bidi_controls(item.title),
                 "link": item.link,
                 "datetime": iso(item.published),
                 "exact": item.published.astimezone(UTC).strftime("%d %B %Y, %H:%M UTC"),

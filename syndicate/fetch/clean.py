@@ -2,25 +2,35 @@
 
 Nothing from an outside feed reaches a page as markup. Titles become plain
 text (the templates escape them again; this is the second wall, not the
-only one); links become absolute http(s) URLs or the entry is dropped;
-dates become UTC, plausible and not in the future, or None.
+only one); links become absolute http(s) URLs or nothing; dates become UTC,
+plausible and not in the future, or None.
 
 Decisions, and why:
 
 * **Titles are read as HTML**, always (:mod:`.parse` escapes titles that
   the document declared plain text, so they come back unchanged). Tags are
   stripped by :class:`html.parser.HTMLParser`, not a regex, and the text
-  inside ``<script>``/``<style>`` is dropped with them.
-* **An entry whose title ends up empty is dropped.** The sidebar shows
-  headlines; a URL standing in for one is noise, and a source that sends
-  only links has nothing to show.
-* **An entry without a usable link is dropped**, so the dedup key's third
-  form (a hash of title and link) never has to stand in for a missing link;
-  the ``hash:`` form is used instead when a GUID or link is too long to be
-  a sensible key (a hash of it, so the identity is kept).
+  inside ``<script>``/``<style>`` is dropped with them. The source's own
+  title goes through the same :func:`clean_title`.
+* **Keep entries, drop only what is unsafe.** An entry whose link is
+  missing or unsafe (``javascript:``, ``data:``, ``file:``, no host, too
+  long) keeps its headline and loses only the link: it is linked to the
+  source's home page when that is a safe http(s) URL, else stored with an
+  empty link and shown as text.
+* **An entry is dropped only when it has nothing to show**: no title once
+  cleaned, and no text to make one from. A title-less entry (a microblog
+  post, a JSON Feed item with only ``content_text``) takes the start of its
+  summary or content, cut at a word (:data:`TEXT_TITLE_MAX`).
+* **The dedup key** is the GUID, else the entry's own safe link (never the
+  home page it may be linked to), else a hash of its title (of its text,
+  when the title was made from it); a GUID or link too long to be a
+  sensible key is hashed too, so the identity is kept.
 * **First occurrence wins**: a later entry with the same key is dropped, so
-  a duplicate cannot override what came first. Dropped entries (bad link,
-  empty title) do not claim their key.
+  a duplicate cannot override what came first. Dropped entries (nothing to
+  show) do not claim their key.
+* **Long titles end at a word**: cut before the word that crosses the cap,
+  with an ellipsis; only a title without a space in its second half (a URL,
+  a run of CJK) is cut mid-word, and never inside a combining sequence.
 * **The limit keeps the newest**, in document order: normal feeds are
   newest first, but some list oldest first, so when there are more than
   ``limit`` entries the ones kept are those with the latest dates, undated
@@ -32,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -39,33 +50,45 @@ from typing import Final
 from urllib.parse import quote, urljoin, urlsplit
 
 from syndicate.fetch.types import CleanEntry, EntryData, FeedData
+from syndicate.text import BIDI_CONTROLS as _BIDI
 from syndicate.text import collapse_whitespace, xml_safe
 
 __all__ = [
     "EARLIEST",
+    "FRAGMENT_MAX",
     "KEY_MAX",
     "LINK_MAX",
+    "TEXT_FRAGMENT_MAX",
+    "TEXT_TITLE_MAX",
     "TITLE_MAX",
     "clean",
     "clean_date",
     "clean_link",
     "clean_title",
     "entry_key",
+    "shorten",
+    "title_from_text",
 ]
 
-#: Titles longer than this are cut, with an ellipsis as the last character.
+#: Titles longer than this are cut at a word, with an ellipsis as the last character.
 TITLE_MAX: Final = 300
-#: Longer links are refused (and their entries dropped): no real article
-#: URL is this long, and a sidebar link should not carry a payload.
+#: A title made from an entry's text is its start, cut at a word to this length.
+TEXT_TITLE_MAX: Final = 140
+#: Characters of a title's markup that are read: a title is one line, and
+#: this bounds the work a hostile one costs (the source's title is cleaned
+#: in the runner, outside the parser process).
+FRAGMENT_MAX: Final = 16 * 1024
+#: Characters of an entry's text read to make a title from (markup, styles
+#: and inline images can come before the first words).
+TEXT_FRAGMENT_MAX: Final = 256 * 1024
+#: Longer links are refused (their entries keep their titles, not the link):
+#: no real article URL is this long, and a sidebar link should not carry a payload.
 LINK_MAX: Final = 2048
 #: GUIDs and links longer than this are hashed to make the dedup key.
 KEY_MAX: Final = 512
 #: Earlier dates are implausible for a news entry (the epoch, 1990 defaults).
 EARLIEST: Final = datetime(1995, 1, 1, tzinfo=UTC)
 
-# Bidirectional embeddings, overrides (U+202A-U+202E) and isolates
-# (U+2066-U+2069) can make a title display as something it is not.
-_BIDI: Final = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 _ELLIPSIS: Final = "\u2026"
 # Inside a URL browsers drop tab and newline, and trim C0 controls and
 # spaces at the ends; dropping every control character is stricter still.
@@ -140,19 +163,67 @@ def _html_to_text(fragment: str) -> str:
     return "".join(extractor.parts)
 
 
+# What a cut title does not end on before its ellipsis: spaces, separators,
+# dashes and openers (a cut never leaves "Budget: …" or "He said “…").
+_DANGLING: Final = " ,;:\u2013\u2014-([{\u201c\u2018\u00ab"
+# Characters that belong to the one before them: a cut must not separate them.
+_JOINERS: Final = frozenset("\u200d\ufe0e\ufe0f")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit``, else its start cut at a word boundary plus "…".
+
+    The cut falls before the word that crosses the limit. Only when that
+    would lose more than half the room (one long word, a URL, CJK text
+    without spaces) is the word itself cut, and then never between a
+    character and the combining marks or joiners that follow it.
+    """
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return _ELLIPSIS[:limit]
+    room = limit - 1
+    kept = text[:room]
+    if not text[room].isspace():  # the cut falls inside a word: back up to its start
+        space = kept.rfind(" ")
+        if space >= room // 2:
+            kept = kept[:space]
+    short = kept.rstrip(_DANGLING)
+    if len(short) < room // 2:  # nothing but separators near the cut: cut hard
+        short = kept
+    # ``short`` is a prefix of ``text``: while what follows it belongs to its
+    # last character (a combining mark, a joiner), or it ends on a joiner,
+    # give that character up too.
+    while short and (_belongs_to_previous(text[len(short)]) or short[-1] == "\u200d"):
+        short = short[:-1]
+    return short.rstrip() + _ELLIPSIS
+
+
+def _belongs_to_previous(char: str) -> bool:
+    return bool(unicodedata.combining(char)) or char in _JOINERS
+
+
+def _plain_line(fragment: str | None, *, limit: int, read: int) -> str:
+    if not fragment:
+        return ""
+    text = _html_to_text(fragment[:read]).translate(_BIDI)
+    return shorten(collapse_whitespace(xml_safe(text)), limit)
+
+
 def clean_title(fragment: str | None, *, limit: int = TITLE_MAX) -> str:
     """An HTML fragment from a feed -> one line of plain text, or "".
 
     Tags stripped, entities decoded, bidi controls and XML-illegal
-    characters removed, whitespace collapsed, length capped at ``limit``.
+    characters removed, whitespace collapsed, cut at a word to ``limit``
+    (:func:`shorten`). Only the first :data:`FRAGMENT_MAX` characters of
+    the fragment are read. Used for entry titles and the source's own.
     """
-    if not fragment:
-        return ""
-    text = _html_to_text(fragment).translate(_BIDI)
-    text = collapse_whitespace(xml_safe(text))
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + _ELLIPSIS
-    return text
+    return _plain_line(fragment, limit=limit, read=FRAGMENT_MAX)
+
+
+def title_from_text(fragment: str | None, *, limit: int = TEXT_TITLE_MAX) -> str:
+    """A headline for an entry that has none: the start of its text, as :func:`clean_title`."""
+    return _plain_line(fragment, limit=limit, read=TEXT_FRAGMENT_MAX)
 
 
 def _tidy_url(url: str) -> str:
@@ -206,27 +277,55 @@ def _hash(text: str) -> str:
     return "hash:" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def entry_key(guid: str | None, link: str) -> str:
-    """The dedup key: "guid:…" if there is a GUID, else "link:…".
+def entry_key(guid: str | None, link: str | None, *, fallback: str = "") -> str:
+    """The dedup key: "guid:…" if there is a GUID, else "link:…", else "hash:…".
 
-    A GUID or link longer than :data:`KEY_MAX` is hashed ("hash:…") so keys
-    stay short; the hash covers the whole value, so identity is unchanged.
+    ``link`` is the entry's own safe link (never a home page it is shown
+    with); without one, the key is a hash of ``fallback`` ("title:" and the
+    entry's title, or "text:" and its text when the title was made from it,
+    so the two never collide). A GUID or link
+    longer than :data:`KEY_MAX` is hashed ("hash:…") so keys stay short;
+    the hash covers the whole value, so identity is unchanged.
     """
     cleaned = xml_safe(guid).strip() if guid else ""
     if cleaned:
         return f"guid:{cleaned}" if len(cleaned) <= KEY_MAX else _hash(f"guid:{cleaned}")
-    return f"link:{link}" if len(link) <= KEY_MAX else _hash(f"link:{link}")
+    if link:
+        return f"link:{link}" if len(link) <= KEY_MAX else _hash(f"link:{link}")
+    return _hash(f"entry:{fallback}")
 
 
-def _clean_entry(entry: EntryData, *, fetched_at: datetime) -> CleanEntry | None:
+class _HomePage:
+    """The source's home page as a safe link, judged once per base URL."""
+
+    def __init__(self, link: str | None) -> None:
+        self.link = link
+        self.judged: dict[str | None, str] = {}
+
+    def for_base(self, base: str | None) -> str:
+        if base not in self.judged:
+            self.judged[base] = clean_link(self.link, base=base) or ""
+        return self.judged[base]
+
+
+def _clean_entry(entry: EntryData, *, home: _HomePage, fetched_at: datetime) -> CleanEntry | None:
     title = clean_title(entry.title)
-    link = clean_link(entry.link, base=entry.base)
-    if not title or link is None:
+    fallback = f"title:{title}"
+    if not title:
+        title = title_from_text(entry.text)
+        fallback = f"text:{entry.text}"
+    if not title:
         return None
+    link = clean_link(entry.link, base=entry.base)
     published = clean_date(entry.published, fetched_at=fetched_at) or clean_date(
         entry.updated, fetched_at=fetched_at
     )
-    return CleanEntry(key=entry_key(entry.guid, link), title=title, link=link, published=published)
+    return CleanEntry(
+        key=entry_key(entry.guid, link, fallback=fallback),
+        title=title,
+        link=link or home.for_base(entry.base),
+        published=published,
+    )
 
 
 def _newest(entries: list[CleanEntry], limit: int) -> list[CleanEntry]:
@@ -255,10 +354,12 @@ def _unique(entries: Iterable[CleanEntry]) -> list[CleanEntry]:
 def clean(feed: FeedData, *, fetched_at: datetime, limit: int = 200) -> list[CleanEntry]:
     """The entries of ``feed`` that are safe to keep, deduplicated, at most ``limit``.
 
-    Never raises for anything a document can contain: entries that cannot
-    be made safe are dropped, not repaired into something they were not.
+    Never raises for anything a document can contain. An entry's link is
+    an absolute http(s) URL: its own, else the source's home page, else ""
+    (no link: shown as text). Only entries with nothing to show are dropped.
     """
     if limit <= 0:
         return []
-    cleaned = (_clean_entry(entry, fetched_at=fetched_at) for entry in feed.entries)
+    home = _HomePage(feed.link)
+    cleaned = (_clean_entry(entry, home=home, fetched_at=fetched_at) for entry in feed.entries)
     return _newest(_unique(entry for entry in cleaned if entry is not None), limit)

@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from lxml import etree
 
-__all__ = ["ids_agree", "raw_identities"]
+__all__ = ["ids_agree", "raw_identities", "xml_parser"]
 
 # Namespaces feedparser maps to its default prefix: ``item``/``entry`` in
 # any of them is an entry, ``guid``/``id`` its identifier.
@@ -53,7 +53,8 @@ def _split_tag(tag: str) -> tuple[str, str]:
     return "", tag
 
 
-def _xml_parser(*, recover: bool) -> etree.XMLParser:
+def xml_parser(*, recover: bool) -> etree.XMLParser:
+    """lxml that can neither expand nor fetch anything: no entities, no DTD, no network."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -76,7 +77,7 @@ def raw_identities(data: bytes, url: str) -> list[tuple[str | None, str | None]]
     root: Any = None
     for recover in (False, True):
         try:
-            parser = _xml_parser(recover=recover)
+            parser = xml_parser(recover=recover)
             if url:
                 root = etree.fromstring(data, parser, base_url=url)
             else:

@@ -11,11 +11,17 @@ where it matters to a sidebar and forgiving where producers stray:
   producers write anyway (read by :func:`syndicate.httpdate.parse_http_date`);
   a date without a zone is taken as UTC.
 * Titles are handed on as HTML, like every other title (see
-  :func:`parse_json_feed`).
+  :func:`parse_json_feed`); so is an item's text, for an item without a
+  title: its ``summary`` (HTML, like the title), else ``content_text``
+  (escaped: it is plain text), else ``content_html``.
+* A JSON Feed with an empty ``items`` list is a feed with no entries, not
+  an error; an object with an ``items`` list but neither a JSON Feed
+  ``version`` nor a single item object is not a feed.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -58,6 +64,17 @@ def _json_date(value: Any) -> datetime | None:
         return None
 
 
+def _item_text(item: dict[str, Any]) -> str | None:
+    """What a title can be made from, as HTML: summary, else content_text, else content_html."""
+    summary = _json_string(item.get("summary"))
+    if summary:
+        return summary
+    content_text = _json_string(item.get("content_text"))
+    if content_text:
+        return html.escape(content_text, quote=False)
+    return _json_string(item.get("content_html"))
+
+
 def parse_json_feed(text: str, *, url: str, notes: list[str]) -> FeedData:
     """JSON Feed 1.0/1.1. Titles are taken as HTML, like every other title.
 
@@ -65,8 +82,8 @@ def parse_json_feed(text: str, *, url: str, notes: list[str]) -> FeedData:
     plugins among them) put entities like ``&#8217;`` in them; reading them
     as HTML decodes those, and costs only tag-like text in a title.
 
-    Raises :class:`FetchError`: ``"parse"`` for anything that is not a JSON
-    Feed, ``"empty"`` for one without usable items.
+    Raises :class:`FetchError` with stage ``"parse"`` for anything that is
+    not a JSON Feed. A JSON Feed without items is returned with none.
     """
     try:
         document = json.loads(text)
@@ -78,7 +95,8 @@ def parse_json_feed(text: str, *, url: str, notes: list[str]) -> FeedData:
     if not isinstance(items, list):
         raise FetchError("parse", "not a feed: JSON without an items list")
     version = document.get("version")
-    if version not in _JSON_FEED_VERSIONS:
+    known = version in _JSON_FEED_VERSIONS
+    if not known:
         notes.append(f"unknown JSON Feed version {str(version)[:80]!r}")
     entries = []
     for item in items:
@@ -92,10 +110,13 @@ def parse_json_feed(text: str, *, url: str, notes: list[str]) -> FeedData:
                 published=_json_date(item.get("date_published")),
                 updated=_json_date(item.get("date_modified")),
                 base=url or None,
+                text=_item_text(item),
             )
         )
-    if not entries:
-        raise FetchError("empty", "the feed has no entries")
+    if not entries and not known:
+        raise FetchError("parse", "not a feed: no JSON Feed version and no item objects")
+    if len(entries) < len(items):
+        notes.append(f"{len(items) - len(entries)} items that are not objects skipped")
     return FeedData(
         title=_json_string(document.get("title")),
         link=_json_string(document.get("home_page_url")),

@@ -15,8 +15,10 @@ its own module:
    served with a 200) is refused with a sentence saying so.
 4. Anything else is repaired into well-formed XML (:mod:`.repair`: DOCTYPE
    and entity declarations gone, HTML entities made numeric, control
-   characters dropped) and read as RSS, RDF or Atom by feedparser
-   (:mod:`.xmlfeed`), with entry IDs read as written (:mod:`.identity`).
+   characters dropped, junk around the document cut) and read as RSS, RDF
+   or Atom by feedparser (:mod:`.xmlfeed`), with entry IDs read as written
+   (:mod:`.identity`). A document cut off before its root element closes
+   is refused whole: its last entries may be anything.
 
 Whatever the bytes, the only exception that leaves :func:`parse` is a
 :class:`FetchError`, because a hostile source must fail alone.
@@ -30,9 +32,9 @@ from collections.abc import Mapping
 from syndicate.fetch.decode import decode
 from syndicate.fetch.headers import content_type
 from syndicate.fetch.jsonfeed import JSON_MEDIA_TYPES, parse_json_feed
-from syndicate.fetch.repair import repair
+from syndicate.fetch.repair import closes_its_root, repair
 from syndicate.fetch.types import FeedData, FetchError
-from syndicate.fetch.xmlfeed import parse_xml_feed
+from syndicate.fetch.xmlfeed import cut_off_reason, parse_xml_feed
 
 __all__ = ["parse"]
 
@@ -46,11 +48,12 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str]) -> FeedData:
 
     ``url`` is the final URL after redirects (the base for relative links,
     never part of an entry's identity); ``headers`` are the response's.
-    Raises :class:`FetchError` with stage ``"empty"`` for a feed with no
-    entries and ``"parse"`` for anything that is not a feed; never anything
-    else, whatever the bytes, because a hostile source must fail alone.
-    A document with entries is accepted even when it was ill-formed: what
-    was repaired or forgiven is said in ``FeedData.warning``.
+    Raises :class:`FetchError` with stage ``"empty"`` for an empty body and
+    ``"parse"`` for anything that is not a feed or is cut off before its
+    end; never anything else, whatever the bytes, because a hostile source
+    must fail alone. A valid feed without entries is returned with none.
+    A complete document is accepted even when it was ill-formed: what was
+    repaired or forgiven is said in ``FeedData.warning``.
     """
     if isinstance(body, str):  # a str would make feedparser open or fetch it
         body = body.encode("utf-8")
@@ -65,10 +68,13 @@ def parse(body: bytes, *, url: str, headers: Mapping[str, str]) -> FeedData:
         if _HTML_START.match(text[:4096]):
             raise FetchError("parse", "not a feed: looks like an HTML page")
         repaired, repairs = repair(text)
-        if not repaired.startswith("<"):
+        if not repaired.lstrip().startswith("<"):
             raise FetchError("parse", "not a feed: neither XML nor JSON")
+        data = repaired.encode("utf-8")
+        if not closes_its_root(repaired):
+            raise FetchError("parse", f"document cut off before its end: {cut_off_reason(data)}")
         notes = [f"repaired: {', '.join(repairs)}"] if repairs else []
-        return parse_xml_feed(repaired.encode("utf-8"), url=url, headers=headers, notes=notes)
+        return parse_xml_feed(data, url=url, headers=headers, notes=notes)
     except FetchError:
         raise
     except Exception as exc:  # hostile bytes must fail alone, as a FetchError

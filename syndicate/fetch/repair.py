@@ -25,8 +25,16 @@ parse stage repairs before it parses, rather than rejecting whole feeds:
   CDATA a second time, knows no HTML5 entities and keeps control
   characters.
 
+* Junk after the root element's end tag (a PHP warning, an HTML footer
+  appended by the server) is removed too, as junk before it is.
+
 CDATA sections, comments and processing instructions are left as they are:
-their ampersands are literal.
+their ampersands are literal. Every newline of what is removed before the
+root element is kept, so a parser's line numbers are the document's own.
+
+What cannot be repaired is a document cut off before its end: its root
+element is never closed (:func:`closes_its_root`), so its last entries
+may be anything and the parse stage refuses the whole document.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from typing import Final
 from syndicate.fetch.decode import C1_TO_CP1252
 from syndicate.text import xml_safe
 
-__all__ = ["repair"]
+__all__ = ["closes_its_root", "repair"]
 
 _XML_DECLARATION = re.compile(r"\A<\?xml\b.*?\?>", re.DOTALL)
 _DOCUMENT_START = re.compile(r"<\?xml|<rss\b|<feed\b|<rdf:RDF\b", re.IGNORECASE)
@@ -56,6 +64,12 @@ _REFERENCE = re.compile(
     r"(?:#([0-9]{1,10})|#[xX]([0-9a-fA-F]{1,8})|([A-Za-z][A-Za-z0-9]{0,40}));"
 )
 _DECLARATION_TOKEN = re.compile(r"[\"'\[\]>]|<!--")
+# What may stand before and after the root element (XML 1.0 production [27] Misc).
+# Possessive (``*+``): a hostile tail of many comments and then junk would
+# otherwise make the engine try every way of pairing their ends.
+_MISC = re.compile(r"(?:\s|<\?.*?\?>|<!--.*?-->)*+", re.DOTALL)
+_ROOT_NAME = re.compile(r"<([^\s/>!?\"'=<]+)")
+_EMPTY_ROOT = re.compile(r"""<[^\s/>!?"'=<]+(?:\s+[^\s=/>"'<]+\s*=\s*(?:"[^"]*"|'[^']*'))*+\s*/>""")
 
 
 def _xml_char_allowed(code: int) -> bool:
@@ -109,14 +123,21 @@ def _markup_declaration_end(text: str, start: int) -> int:
     return len(text)
 
 
+def _newlines(removed: str) -> str:
+    """The newlines of text taken out before the root, so line numbers stay the document's."""
+    return "\n" * removed.count("\n")
+
+
 def _strip_declarations(text: str) -> tuple[str, int]:
     """Remove DOCTYPE (and any other ``<!...>`` declaration) from the prolog.
 
     Only the prolog (before the root element) may declare entities; with
     every declaration gone, no parser downstream has an entity to expand or
     an external resource to load, whatever it would have done with them.
+    Each declaration leaves only its newlines behind.
     """
     pieces: list[str] = []
+    removed = 0
     last = i = 0
     n = len(text)
     while i < n:
@@ -129,11 +150,51 @@ def _strip_declarations(text: str) -> tuple[str, int]:
             close = text.find("-->", i + 4)
             i = n if close < 0 else close + 3
         elif text.startswith("<!", i) and not text.startswith("<![", i):
-            pieces.append(text[last:i])
-            last = i = _markup_declaration_end(text, i)
+            end = _markup_declaration_end(text, i)
+            pieces += [text[last:i], _newlines(text[i:end])]
+            last = i = end
+            removed += 1
         else:
             break
-    return "".join(pieces) + text[last:], len(pieces)
+    return "".join(pieces) + text[last:], removed
+
+
+def _root_end(text: str) -> int | None:
+    """Index just past the root element: its last end tag, or an empty root's one tag.
+
+    None when the root element is never closed: the document was cut off
+    (or is no XML at all). The end tag's name is matched case-insensitively,
+    a slip that is no sign of truncation.
+    """
+    start = _MISC.match(text).end()  # type: ignore[union-attr]  # it matches the empty string
+    root = _ROOT_NAME.match(text, start)
+    if root is None:
+        return None
+    empty = _EMPTY_ROOT.match(text, start)
+    if empty is not None:
+        return empty.end()
+    ends = re.finditer(rf"</{re.escape(root.group(1))}\s*>", text, re.IGNORECASE)
+    last = None
+    for last in ends:  # noqa: B007 - only the last one is wanted
+        pass
+    return None if last is None else last.end()
+
+
+def closes_its_root(text: str) -> bool:
+    """Does this (repaired) document end its root element, or was it cut off before?"""
+    return _root_end(text) is not None
+
+
+def _cut_junk_after(text: str, repairs: _Repairs) -> str:
+    """Remove what follows the root element, unless it is only comments, PIs and space."""
+    end = _root_end(text)
+    if end is None:
+        return text
+    tail = text[end:]
+    if _MISC.fullmatch(tail):
+        return text
+    repairs.add(len(tail.strip()), "characters of junk after the document removed")
+    return text[:end] + "\n"
 
 
 class _ReferenceFixer:
@@ -194,20 +255,28 @@ def repair(text: str) -> tuple[str, list[str]]:
 
     Returns the repaired text and one note per kind of change made
     ("3 HTML entities made numeric"), empty when nothing was changed.
-    The text may still not start with ``<``: then it was never XML.
+    The text starts with newlines where the document's prolog had them;
+    after those, it may still not start with ``<``: then it was never XML.
     """
     repairs = _Repairs()
-    text = text.lstrip("\ufeff \t\r\n")
-    if not text.startswith("<"):
-        start = _DOCUMENT_START.search(text, 0, 4096)
+    body = text.lstrip("\ufeff \t\r\n")
+    lines = _newlines(text[: len(text) - len(body)])
+    if not body.startswith("<"):
+        start = _DOCUMENT_START.search(body, 0, 4096)
         if start is not None:
             repairs.add(start.start(), "characters of junk before the document removed")
-            text = text[start.start() :]
-    text = _XML_DECLARATION.sub("", text, count=1)
-    text, declarations = _strip_declarations(text)
-    text = text.lstrip()
+            lines += _newlines(body[: start.start()])
+            body = body[start.start() :]
+    declaration = _XML_DECLARATION.match(body)
+    if declaration is not None:
+        lines += _newlines(declaration.group())
+        body = body[declaration.end() :]
+    body, declarations = _strip_declarations(body)
     repairs.add(declarations, "DOCTYPE or markup declarations removed")
-    text = _fix_references(text, repairs)
-    safe = xml_safe(text)
-    repairs.add(len(text) - len(safe), "control characters removed")
-    return safe, repairs.notes
+    stripped = body.lstrip()
+    lines += _newlines(body[: len(body) - len(stripped)])
+    body = _cut_junk_after(stripped, repairs)
+    body = _fix_references(body, repairs)
+    safe = xml_safe(body)
+    repairs.add(len(body) - len(safe), "control characters removed")
+    return lines + safe, repairs.notes

@@ -9,26 +9,31 @@ flood, lie, attack the parser) ends as an error recorded on that source.
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
+import os
 import random
+import signal
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from syndicate.clock import SYSTEM, Clock
 from syndicate.config import Config, SourceConfig
 from syndicate.fetch import schedule
-from syndicate.fetch.clean import clean
+from syndicate.fetch.clean import clean, clean_title
 from syndicate.fetch.parse import parse
 from syndicate.fetch.retrieve import Retriever
 from syndicate.fetch.types import CleanEntry, FetchError
+from syndicate.lifetime import die_with_parent
 from syndicate.store import Store
 from syndicate.store.sources import KEEP_PER_SOURCE, SourceRow, Sources
 
 Outcome = Literal["updated", "not modified", "failed", "retired"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,14 +77,33 @@ PARSE_TIMEOUT = 20.0
 def parser_pool(workers: int = 1) -> ProcessPoolExecutor:
     """Parser processes, started fresh ("spawn"): feedparser is CPU-bound and
     holds the GIL, so parsing in a thread would stall the server's event loop;
-    a process also contains a parser blow-up (an XML bomb) to itself."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    a process also contains a parser blow-up (an XML bomb) to itself.
+
+    Each one dies with the process that made the pool (SIGTERM when it dies,
+    even by kill -9), so no parser outlives `syndicate fetch` or a worker.
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_parser_started,
+        initargs=(os.getpid(),),
+    )
+
+
+def _parser_started(parent: int) -> None:
+    """Runs first in each parser process: die with ``parent`` (the process that
+    made the pool), and die quietly on Ctrl-C, which the terminal sends to
+    the whole process group (SIGINT's default action, rather than a
+    KeyboardInterrupt traceback; the parent is stopping anyway)."""
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop_pool(pool: Executor, *, reap: bool = True) -> None:
     """Stop a pool now, even one whose process is stuck on a document (a
     running task cannot be cancelled); ``reap`` waits for its processes to go
-    (at shutdown; not on the event loop while serving)."""
+    (at shutdown; not on the event loop while serving), killing any that
+    outlast the wait."""
     processes = list(getattr(pool, "_processes", {}).values())
     for process in processes:
         process.terminate()
@@ -87,6 +111,21 @@ def stop_pool(pool: Executor, *, reap: bool = True) -> None:
     if reap:
         for process in processes:
             process.join(timeout=2)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1)
+
+
+async def _to_the_end(call: Callable[[], T]) -> T:
+    """Run a store write in a thread and see it finish even if the run is
+    cancelled meanwhile: a stop (SIGTERM) lands between sources, never in the
+    middle of recording one, and the store is not closed under the write."""
+    write = asyncio.ensure_future(asyncio.to_thread(call))
+    try:
+        return await asyncio.shield(write)
+    except asyncio.CancelledError:
+        await asyncio.wait({write})
+        raise
 
 
 class FetchRunner:
@@ -121,8 +160,10 @@ class FetchRunner:
         self, *, everything: bool = False, on_report: Callable[[SourceReport], None] | None = None
     ) -> list[SourceReport]:
         """Fetch every due source once (all of them with ``everything``, retired ones never)."""
-        await asyncio.to_thread(self.sources.sync, self.configured())
-        due = await asyncio.to_thread(self.sources.due, self.clock.now(), everything=everything)
+        await _to_the_end(functools.partial(self.sources.sync, self.configured()))
+        due = await _to_the_end(
+            functools.partial(self.sources.due, self.clock.now(), everything=everything)
+        )
         reports: list[SourceReport] = []
         async with Retriever(self.config.fetcher, clock=self.clock) as retriever:
 
@@ -133,7 +174,7 @@ class FetchRunner:
                     on_report(report)
 
             await asyncio.gather(*(one(s) for s in due))
-        await asyncio.to_thread(self.sources.prune_orphans, self.clock.now())
+        await _to_the_end(functools.partial(self.sources.prune_orphans, self.clock.now()))
         order = {s.id: i for i, s in enumerate(due)}
         names = {s.name: s.id for s in due}
         reports.sort(key=lambda r: order.get(names.get(r.name, -1), 0))
@@ -168,14 +209,16 @@ class FetchRunner:
             plan = schedule.plan_success(
                 fetched_at, base_interval=base, headers=got.headers, ttl=None, rng=self.rng
             )
-            await asyncio.to_thread(
-                self.sources.record_not_modified,
-                source.id,
-                now=fetched_at,
-                validators=got.validators,
-                next_fetch=plan,
-                seconds=self.clock.monotonic() - started,
-                permanent_url=got.permanent_url,
+            await _to_the_end(
+                functools.partial(
+                    self.sources.record_not_modified,
+                    source.id,
+                    now=fetched_at,
+                    validators=got.validators,
+                    next_fetch=plan,
+                    seconds=self.clock.monotonic() - started,
+                    permanent_url=got.permanent_url,
+                )
             )
             return SourceReport(
                 source.name, source.url, "not modified", 304, 0, 0, self.clock.monotonic() - started
@@ -184,25 +227,24 @@ class FetchRunner:
             parsed = await self._parse(got.body, got.final_url, dict(got.headers), fetched_at)
         except FetchError as exc:
             return await self._failed(source, exc, started, base, status=got.status)
-        if not parsed.entries:
-            error = FetchError(
-                "empty", "no usable entries (every entry lacked a title or a safe http(s) link)"
-            )
-            return await self._failed(source, error, started, base, status=got.status)
+        # A valid feed with no entries (or none worth keeping) is a success: nothing new.
         plan = schedule.plan_success(
             fetched_at, base_interval=base, headers=got.headers, ttl=parsed.ttl, rng=self.rng
         )
-        new, updated = await asyncio.to_thread(
-            self.sources.record_entries,
-            source.id,
-            list(parsed.entries),
-            now=fetched_at,
-            validators=got.validators,
-            status=got.status,
-            next_fetch=plan,
-            seconds=self.clock.monotonic() - started,
-            permanent_url=got.permanent_url,
-            title=parsed.title,
+        new, updated = await _to_the_end(
+            functools.partial(
+                self.sources.record_entries,
+                source.id,
+                list(parsed.entries),
+                now=fetched_at,
+                validators=got.validators,
+                status=got.status,
+                next_fetch=plan,
+                seconds=self.clock.monotonic() - started,
+                permanent_url=got.permanent_url,
+                # Cleaned as entry titles are; "" (a title of nothing but markup) clears it.
+                title=None if parsed.title is None else clean_title(parsed.title),
+            )
         )
         return SourceReport(
             source.name,
@@ -263,17 +305,19 @@ class FetchRunner:
             message += (
                 " (source retired: an editor must re-enable it with `syndicate sources enable`)"
             )
-        await asyncio.to_thread(
-            self.sources.record_failure,
-            source.id,
-            now=now,
-            error=message,
-            status=exc.status if exc.status is not None else status,
-            failures=failures,
-            next_fetch=plan,
-            seconds=self.clock.monotonic() - started,
-            retire=exc.gone,
-            permanent_url=exc.permanent_url,
+        await _to_the_end(
+            functools.partial(
+                self.sources.record_failure,
+                source.id,
+                now=now,
+                error=message,
+                status=exc.status if exc.status is not None else status,
+                failures=failures,
+                next_fetch=plan,
+                seconds=self.clock.monotonic() - started,
+                retire=exc.gone,
+                permanent_url=exc.permanent_url,
+            )
         )
         return SourceReport(
             source.name,

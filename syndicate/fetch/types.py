@@ -87,14 +87,20 @@ class EntryData:
     updated: datetime | None
     #: Base URL in force for this entry (xml:base, else the feed's base, else final URL).
     base: str | None = None
+    #: An HTML fragment (plain text arrives escaped): the entry's summary, else
+    #: its content. What :mod:`.clean` makes a title from when there is none.
+    text: str | None = None
 
 
 @dataclass(frozen=True)
 class FeedData:
+    #: The source's own title, an HTML fragment like an entry's (not cleaned yet).
     title: str | None
+    #: The source's home page as the document gives it (not judged yet).
     link: str | None
     #: RSS <ttl>, in minutes.
     ttl: int | None
+    #: Possibly none: a well-formed feed with no entries is a feed.
     entries: tuple[EntryData, ...]
     #: Why the parser complained, if it did (the entries may still be usable).
     warning: str | None = None

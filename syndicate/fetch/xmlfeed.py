@@ -16,9 +16,18 @@ them against ``EntryData.base``. With ``xml:base``, see
 
 Titles are handed on as HTML fragments: an Atom title says whether it is
 text or HTML (RFC 4287 section 3.1.1, ``text`` by default); an RSS 2.0
-title says nothing and is read as HTML, as feed readers do. RSS ``<ttl>``
-(RSS 2.0, minutes) is kept for the scheduler. Dates are feedparser's,
-which reads RFC 822 and RFC 3339 dates and many broken variants.
+title says nothing and is read as HTML, as feed readers do. An entry's
+text (its summary or description, else its content), from which
+:mod:`.clean` makes a title when there is none, is handed on the same way.
+RSS ``<ttl>`` (RSS 2.0, minutes) is kept for the scheduler. Dates are
+feedparser's, which reads RFC 822 and RFC 3339 dates and many broken variants.
+
+A document must reach its end: one cut off before its root element closes
+is refused whole, with lxml's reason (:func:`cut_off_reason`), because
+feedparser's lenient mode would otherwise store whatever the cut left.
+Other ill-formedness is read leniently, as before, and noted. A feed
+feedparser recognises (RSS, RDF or Atom) with no entries is a feed with no
+entries; a document it does not recognise is not a feed.
 """
 
 from __future__ import annotations
@@ -32,11 +41,12 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+from lxml import etree
 
-from syndicate.fetch.identity import ids_agree, raw_identities
+from syndicate.fetch.identity import ids_agree, raw_identities, xml_parser
 from syndicate.fetch.types import EntryData, FeedData, FetchError
 
-__all__ = ["parse_xml_feed"]
+__all__ = ["cut_off_reason", "parse_xml_feed"]
 
 
 def _feedparser(data: bytes, headers: Mapping[str, str], base: str) -> Any:
@@ -69,6 +79,33 @@ def _as_html(detail: Any, fallback: Any, *, atom: bool) -> str | None:
             return html.escape(value, quote=False)
         return value
     return fallback if isinstance(fallback, str) else None
+
+
+def _entry_text(entry: Any, *, atom: bool) -> str | None:
+    """The entry's summary (RSS description), else its first content, as HTML."""
+    summary = _as_html(_get(entry, "summary_detail"), _get(entry, "summary"), atom=atom)
+    if summary and summary.strip():
+        return summary
+    for content in _get(entry, "content") or ():
+        value = _as_html(content, None, atom=atom)
+        if value and value.strip():
+            return value
+    return None
+
+
+def cut_off_reason(data: bytes) -> str:
+    """Why a strict XML parser refuses a document that never closes its root element.
+
+    lxml's own words ("Premature end of data in tag item line 16, line 18,
+    column 41"); line numbers are the document's (:mod:`.repair` keeps them).
+    """
+    try:
+        etree.fromstring(data, xml_parser(recover=False))
+    except etree.XMLSyntaxError as exc:
+        return str(exc.msg or exc)
+    except (etree.LxmlError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return "the root element is never closed"
 
 
 def _struct_to_datetime(value: Any) -> datetime | None:
@@ -131,10 +168,11 @@ def parse_xml_feed(
 ) -> FeedData:
     """RSS, RDF or Atom via feedparser, with IDs that ignore the fetch URL.
 
-    ``data`` is repaired UTF-8 XML (:mod:`.repair`); ``notes`` are the
-    warnings so far, and this adds its own before joining them into
-    ``FeedData.warning``. Raises :class:`FetchError` (``"empty"`` for a
-    feed without entries, ``"parse"`` for anything else without entries).
+    ``data`` is repaired UTF-8 XML (:mod:`.repair`) that closes its root
+    element; ``notes`` are the warnings so far, and this adds its own before
+    joining them into ``FeedData.warning``. Raises :class:`FetchError`
+    (``"parse"``) for a document feedparser does not recognise as a feed;
+    a recognised feed may have no entries.
 
     Without ``xml:base`` in the document, feedparser gets no base at all: it
     then leaves GUIDs and links as written, and :mod:`.clean` resolves links
@@ -149,13 +187,11 @@ def parse_xml_feed(
     bozo = _get(result, "bozo_exception") if _get(result, "bozo") else None
     if bozo is not None:
         notes.append(f"ill-formed XML read leniently ({bozo})")
-    if not entries:
+    if not entries and not _get(result, "version"):
         reason = f" ({bozo})" if bozo is not None else ""
-        if _get(result, "version"):
-            raise FetchError("empty", f"the feed has no entries{reason}")
         raise FetchError("parse", f"not a feed: no RSS, Atom or RDF entries found{reason}")
 
-    if with_base:
+    if with_base and entries:
         identities = _identities(data, entries, url=url, headers=headers, notes=notes)
     else:
         identities = [(_str_or_none(_get(entry, "id")), url) for entry in entries]
@@ -172,6 +208,7 @@ def parse_xml_feed(
                 published=_struct_to_datetime(_get(entry, "published_parsed")),
                 updated=_struct_to_datetime(_get(entry, "updated_parsed")),
                 base=base or url or None,
+                text=_entry_text(entry, atom=atom),
             )
         )
     link = _str_or_none(_get(feed, "link"))

@@ -15,6 +15,15 @@ Choices the spec leaves open, and why:
   change when an article does. An empty feed says 1970-01-01T00:00:00Z.
 * ``<author>`` has ``<name>`` and ``<uri>`` (the author's page), never the
   email: an address in a public feed only feeds spam lists.
+* A shared byline is one ``<author>`` whose ``<name>`` holds every name
+  ("Simon Assaf and Salma Haddad", no ``<uri>``), followed by one
+  ``<contributor>`` per person with their name and page. Several
+  ``<author>`` elements would be the plainer reading of RFC 4287, but
+  feedparser keeps one author detail per entry (the last name), so the
+  reader library and rss2email would show one name of two; newsboat would
+  show them all either way. Each author did contribute to the entry
+  (section 4.2.3), so the per-person structure is kept where machines look
+  for it, and every client shows the whole byline.
 * Section 4.1.1 requires a feed-level ``<author>`` unless every entry has
   one; when some article has no byline the publication itself (feed title and
   site page) is named, so nobody's name is invented.
@@ -37,7 +46,7 @@ from lxml import etree
 from syndicate.formats.feedgen_glue import ATOM_NS, MEDIA_NS, FeedgenHook, add_media_content
 from syndicate.formats.fragments import Layout, assemble
 from syndicate.formats.spec import FeedSpec
-from syndicate.formats.view import FEED_MEDIA_TYPES, EntryView, FeedView, prepare
+from syndicate.formats.view import FEED_MEDIA_TYPES, EntryView, FeedView, byline, prepare
 from syndicate.models import Article
 
 
@@ -154,10 +163,15 @@ def entry_of(entry: EntryView) -> FeedEntry:
     links = _entry_links(entry)
     for link in links:
         item.link(**link)
-    for person in entry.authors:
-        item.author(
-            {"name": person.name, "uri": person.uri} if person.uri else {"name": person.name}
-        )
+    people = [
+        {"name": person.name, "uri": person.uri} if person.uri else {"name": person.name}
+        for person in entry.authors
+    ]
+    if len(people) == 1:
+        item.author(people[0])
+    elif people:
+        item.author({"name": byline(entry.authors)})
+        item.contributor(people)
     if entry.summary:
         item.summary(entry.summary, type="text")
     if entry.content_html is not None:

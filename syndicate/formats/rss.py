@@ -8,8 +8,8 @@ and the RSS Advisory Board's Best Practices Profile
   (``rel="alternate"``), RFC 5005 paging (``first``, ``previous``, ``next``,
   ``last``) and the WebSub hub (``rel="hub"``, W3C WebSub section 4);
 * ``content:encoded`` (http://purl.org/rss/1.0/modules/content/) for the body;
-* ``dc:creator`` (Dublin Core) for bylines, one per author, because RSS
-  ``<author>`` must be an email address;
+* ``dc:creator`` (Dublin Core) for the byline, because RSS ``<author>``
+  must be an email address;
 * ``media:content`` (Media RSS) for the lead image.
 
 Choices the spec leaves open, and why:
@@ -18,9 +18,25 @@ Choices the spec leaves open, and why:
   last ``link()`` added, so the HTML page is added last.
 * ``<guid isPermaLink="false">`` is the tag: URI from ``entry_id``, the same
   ID Atom and JSON Feed use, so a slug change never duplicates an item.
-* ``<description>`` carries the standfirst *HTML-escaped*: readers treat RSS
-  descriptions as HTML, and the standfirst is plain text (the Atom summary is
-  ``type="text"``); escaping keeps "a < b" or "AT&T" reading as written.
+* ``<description>``, the channel's (the feed's subtitle) and each item's (the
+  standfirst), is plain text written *HTML-escaped*: readers, feedparser
+  among them, take every RSS description as HTML, so "C++ & <Rust>" written
+  only XML-escaped reads as "C++ &" there. Escaping keeps "a < b" or "AT&T"
+  reading as written (the Atom subtitle and summary are ``type="text"``).
+* ``<title>``, ``<copyright>``, ``dc:creator`` and ``<category>`` are plain
+  text written only XML-escaped. RSS leaves their type open and readers
+  disagree: newsboat and the reader library show titles as text (an
+  HTML-escaped "AT&amp;amp;T" would show as "AT&amp;T" in both). feedparser
+  hands the text over unchanged but labels a title HTML when it holds a
+  closing tag or a known entity reference, so a client that honours the
+  label (rss2email) shows the rare title "&amp; literal" as "& literal";
+  such titles are exact everywhere only in Atom and JSON Feed, which say
+  the type.
+* One ``dc:creator`` per item, holding the whole byline ("Simon Assaf and
+  Salma Haddad"): newsboat and reader keep only the last of several
+  ``dc:creator`` elements and rss2email only the first, so a byline of two
+  would lose a name in each. The per-author structure (each name with its
+  author page) is in the Atom and JSON feeds.
 * ``<enclosure length="0">``: ``length`` is required and the PDF's size is not
   known; the Best Practices Profile says to use 0 when unknown.
 * ``<lastBuildDate>`` is the newest article's ``updated`` (epoch when empty),
@@ -40,7 +56,7 @@ from lxml import etree
 from syndicate.formats.feedgen_glue import ATOM_NS, DC_NS, MEDIA_NS, FeedgenHook, add_media_content
 from syndicate.formats.fragments import Layout, assemble
 from syndicate.formats.spec import FeedSpec
-from syndicate.formats.view import FEED_MEDIA_TYPES, EntryView, FeedView, prepare
+from syndicate.formats.view import FEED_MEDIA_TYPES, EntryView, FeedView, byline, prepare
 from syndicate.models import Article
 
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
@@ -89,9 +105,9 @@ def _channel_links(view: FeedView, rss: etree._Element) -> None:
 
 
 def _item_extras(entry: EntryView, item: etree._Element) -> None:
-    """One ``dc:creator`` per byline, then the lead image."""
-    for person in entry.authors:
-        etree.SubElement(item, f"{{{DC_NS}}}creator").text = person.name
+    """One ``dc:creator`` with every name of the byline, then the lead image."""
+    if entry.authors:
+        etree.SubElement(item, f"{{{DC_NS}}}creator").text = byline(entry.authors)
     if entry.image is not None:
         add_media_content(item, entry.image)
 
@@ -122,7 +138,7 @@ def head(view: FeedView) -> FeedGenerator:
         rss=True,
     )
     fg.title(view.title)
-    fg.description(view.description)
+    fg.description(html.escape(view.description, quote=False))
     fg.link(href=view.self_url, rel="self", type=FEED_MEDIA_TYPES["rss"])
     fg.link(href=view.html_url, rel="alternate")  # last link() = channel <link>
     if view.language:

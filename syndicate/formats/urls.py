@@ -1,4 +1,5 @@
-"""Relative URLs made absolute, in single references and in HTML fragments.
+"""Relative URLs made absolute, in single references and in HTML fragments;
+every URL a feed carries made a valid URI.
 
 Many feed readers ignore ``xml:base`` and show an entry away from its page,
 so every relative ``href``, ``src`` and ``srcset`` in a body is resolved
@@ -9,6 +10,13 @@ Specifications followed:
 
 * RFC 3986 section 5 for resolving relative references (``urljoin``, with
   fast paths that give the same results for the common shapes).
+* RFC 3986 sections 2 and 3 (and its Appendix A grammar) for :func:`to_uri`,
+  which every URL a builder writes into an attribute or element passes
+  through: a PDF URL with a space is written ``%20``, not raw (the W3C feed
+  validator's "InvalidUriChar"). RSS 2.0 wants URIs; Atom (RFC 4287) allows
+  IRIs (RFC 3987), but the same URI is written in every format, with
+  non-ASCII text as UTF-8 percent-encoded octets (RFC 3987 section 3.1) and
+  a non-ASCII host name in its IDNA (punycode) form.
 * WHATWG HTML, "Tokenization" (attribute syntax) and the ``srcset`` parsing
   algorithm, followed closely enough that :func:`absolutize_html` finds the
   URL attributes browsers would, and never raises on broken markup.
@@ -18,11 +26,128 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from collections.abc import Callable
 from typing import Final
 from urllib.parse import urljoin, urlsplit
 
 from syndicate.text import xml_safe
+
+# --- valid URIs (RFC 3986) -----------------------------------------------------
+
+_UNRESERVED = string.ascii_letters + string.digits + "-._~"
+_SUB_DELIMS = "!$&'()*+,;="
+# pchar = unreserved / pct-encoded / sub-delims / ":" / "@"  (section 3.3)
+_PCHAR = _UNRESERVED + _SUB_DELIMS + ":@"
+# What each part may hold as it is; anything else (and a "%" that does not
+# start an escape) is percent-encoded. The query and fragment also take "/"
+# and "?" (section 3.4, 3.5); the path "/" (3.3); user information ":" (3.2.1);
+# a registered host name neither ":" nor "@" (3.2.2).
+_PATH_SAFE = _PCHAR + "/"
+_QUERY_SAFE = _PCHAR + "/?"
+_USERINFO_SAFE = _UNRESERVED + _SUB_DELIMS + ":"
+_HOST_SAFE = _UNRESERVED + _SUB_DELIMS
+
+
+def _escaper(safe: str) -> Callable[[str], str]:
+    """A function percent-encoding every character outside ``safe`` (as UTF-8 octets).
+
+    A ``%`` followed by two hex digits is an escape already and is kept as
+    written, so a URI that is valid already comes back unchanged and
+    encoding twice changes nothing.
+    """
+    unsafe = re.compile(f"%[0-9A-Fa-f]{{2}}|[^{re.escape(safe)}]")
+
+    def encode(match: re.Match[str]) -> str:
+        found = match[0]
+        if len(found) == 3:
+            return found
+        return "".join(f"%{b:02X}" for b in found.encode("utf-8", "surrogatepass"))
+
+    return lambda text: unsafe.sub(encode, text)
+
+
+_ESCAPE_PATH = _escaper(_PATH_SAFE)
+_ESCAPE_QUERY = _escaper(_QUERY_SAFE)
+_ESCAPE_USERINFO = _escaper(_USERINFO_SAFE)
+_ESCAPE_HOST = _escaper(_HOST_SAFE)
+# The shape of nearly every URL a feed carries (scheme://host[:port]/path?query#fragment)
+# with every character allowed where it stands: returned at once.
+_PCT = "%[0-9A-Fa-f]{2}"
+_PLAIN_URI = re.compile(
+    f"[A-Za-z][A-Za-z0-9+.\\-]*://(?:[{re.escape(_HOST_SAFE)}]|{_PCT})*(?::[0-9]*)?"
+    f"(?:/(?:[{re.escape(_PATH_SAFE)}]|{_PCT})*)?"
+    f"(?:\\?(?:[{re.escape(_QUERY_SAFE)}]|{_PCT})*)?"
+    f"(?:#(?:[{re.escape(_QUERY_SAFE)}]|{_PCT})*)?"
+)
+# RFC 3986 Appendix B: the parts of any URI reference, without judging them.
+_PARTS = re.compile(r"(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?", re.DOTALL)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
+_PORT = re.compile(r"[0-9]*")
+_IP_LITERAL = re.compile(r"\[(?:[0-9A-Fa-f:.]+|[vV][0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+)\]")
+
+
+def _host(host: str) -> str:
+    """A host as RFC 3986 section 3.2.2 spells it; a non-ASCII name in IDNA form."""
+    if _IP_LITERAL.fullmatch(host):
+        return host  # an IPv6 or IPvFuture literal: its own syntax, kept
+    if not host.isascii():
+        try:
+            name = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            name = ""  # not a name IDNA takes: percent-encoded UTF-8 is valid too
+        if name and _ESCAPE_HOST(name) == name:
+            return name
+    return _ESCAPE_HOST(host)
+
+
+def _authority(authority: str) -> str:
+    userinfo, at, hostport = authority.rpartition("@")
+    host, colon, port = hostport, "", ""
+    if not hostport.endswith("]"):
+        head, sep, tail = hostport.rpartition(":")
+        if sep and _PORT.fullmatch(tail):
+            host, colon, port = head, sep, tail
+    return (_ESCAPE_USERINFO(userinfo) + at if at else "") + _host(host) + colon + port
+
+
+def to_uri(url: str) -> str:
+    """``url`` as a valid RFC 3986 URI reference, changing nothing that already was one.
+
+    Characters a URI may not hold (spaces, ``"<>\\^`{|}``, a second ``#``,
+    brackets outside an IPv6 host, non-ASCII text) are percent-encoded as
+    UTF-8 octets; existing ``%XX`` escapes are kept, a stray ``%`` becomes
+    ``%25``; a non-ASCII host name is written in IDNA (punycode). Nothing is
+    decoded or normalised, so a URL that was valid comes back byte for byte
+    and the function is idempotent. Used for every URL the builders write
+    (links, enclosures, images, icons, author pages, category schemes), never
+    for article bodies, which are HTML and resolved by :func:`absolutize_html`.
+    """
+    if _PLAIN_URI.fullmatch(url):
+        return url
+    match = _PARTS.fullmatch(url)
+    if match is None:  # pragma: no cover - the pattern matches every string
+        return _ESCAPE_QUERY(url)
+    scheme, authority, path, query, fragment = match.groups()
+    if scheme is not None and not _SCHEME.fullmatch(scheme):
+        # Not a scheme after all ("a b:c"): the whole reference is a path.
+        path = f"{scheme}:" + (f"//{authority}" if authority is not None else "") + path
+        scheme = authority = None
+    if scheme is None and authority is None:
+        # A colon in the first segment of a relative path would read as a
+        # scheme (section 4.2), so there it is encoded.
+        first, slash, rest = path.partition("/")
+        path = first.replace(":", "%3A") + slash + rest
+    out: list[str] = [f"{scheme}:"] if scheme is not None else []
+    if authority is not None:
+        out.append("//" + _authority(authority))
+    out.append(_ESCAPE_PATH(path))
+    if query is not None:
+        out.append("?" + _ESCAPE_QUERY(query))
+    if fragment is not None:
+        out.append("#" + _ESCAPE_QUERY(fragment))
+    return "".join(out)
+
 
 # ASCII whitespace, the only whitespace HTML and URLs trim or split on.
 _WS = "\t\n\f\r "

@@ -12,7 +12,11 @@ Specifications followed here (the format modules cite their own):
   :func:`syndicate.text.xml_safe` is the one door, and every string a builder
   writes comes out of this module having passed through it.
 * RFC 3339 for the dates JSON Feed and Atom carry.
-* URLs are resolved by :mod:`syndicate.formats.urls` (RFC 3986 section 5).
+* URLs are resolved by :mod:`syndicate.formats.urls` (RFC 3986 section 5),
+  and every URL a view hands a builder has passed :func:`~syndicate.formats.urls.to_uri`
+  (RFC 3986 sections 2-3): a valid URI in every format, whatever the store or
+  the config holds. Entry and feed IDs are not rewritten: they must never
+  change, and they come from the tag authority and numbers.
 * Bodies are sanitised by :mod:`syndicate.sanitize` (WHATWG HTML elements,
   the W3C Feed Validation Service's "potentially dangerous content").
 """
@@ -30,10 +34,10 @@ from urllib.parse import quote, urlsplit
 
 from syndicate.catalog import KINDS, MEDIA_TYPES
 from syndicate.formats.spec import FeedFormat, FeedSpec, PageLinks, entry_id, permalink
-from syndicate.formats.urls import absolute_url, absolutize_html
-from syndicate.models import Article
+from syndicate.formats.urls import absolute_url, absolutize_html, to_uri
+from syndicate.models import Article, ScopeKind
 from syndicate.sanitize import sanitize_html
-from syndicate.text import collapse_whitespace, xml_safe
+from syndicate.text import collapse_whitespace, strip_bidi_controls, xml_safe
 
 #: The feed date used when there are no articles to take one from. Atom
 #: requires <updated> and feedgen always writes RSS <lastBuildDate>; the Unix
@@ -65,8 +69,14 @@ def clean_text(text: str) -> str:
 
 
 def clean_line(text: str) -> str:
-    """One-line text (titles, names, labels): safe, with whitespace runs folded."""
-    return collapse_whitespace(xml_safe(text))
+    """One-line text (titles, names, labels): safe, with whitespace runs folded.
+
+    Bidirectional embeddings, overrides and isolates are dropped as well
+    (:func:`syndicate.text.strip_bidi_controls`): the importer and the API
+    drop them already, but a CMS may write the store directly, and a
+    right-to-left override in a headline would reverse it in every reader.
+    """
+    return collapse_whitespace(strip_bidi_controls(xml_safe(text)))
 
 
 def language_tag(text: str) -> str | None:
@@ -223,12 +233,27 @@ def entry_title(article: Article) -> str:
     return UNTITLED
 
 
+def byline(people: Sequence[Person]) -> str:
+    """Every name of a byline in one line, as the article page prints it.
+
+    "Simon Assaf", "Simon Assaf and Salma Haddad", "A, B and C": the form
+    WordPress's co-author plugins write into one ``dc:creator``, and the one
+    feed readers that keep a single author per item (newsboat and reader
+    with RSS, reader and rss2email with Atom) still show in full. Readers
+    that split authors at commas (reader) keep every name too.
+    """
+    names = [person.name for person in people]
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def author_uri(spec: FeedSpec, slug: str) -> str | None:
     """The author's page on this site, where their feed is advertised."""
     slug = clean_line(slug)
     if not slug:
         return None
-    return xml_safe(f"{spec.site_root}/{KINDS['author'].folder}/{quote(slug, safe='')}")
+    return to_uri(xml_safe(f"{spec.site_root}/{KINDS['author'].folder}/{quote(slug, safe='')}"))
 
 
 def bylines(spec: FeedSpec, article: Article) -> tuple[Person, ...]:
@@ -241,6 +266,11 @@ def bylines(spec: FeedSpec, article: Article) -> tuple[Person, ...]:
     return tuple(people)
 
 
+def _listing(spec: FeedSpec, kind: ScopeKind) -> str:
+    """The URL prefix of a kind's listings, the scheme of its categories."""
+    return to_uri(xml_safe(f"{spec.site_root}/{KINDS[kind].folder}/"))
+
+
 def categories(spec: FeedSpec, article: Article) -> tuple[Category, ...]:
     """The section first, then the tags, each with a scheme naming which it is.
 
@@ -251,16 +281,12 @@ def categories(spec: FeedSpec, article: Article) -> tuple[Category, ...]:
     section = clean_line(article.section or "")
     if section:
         label = clean_line(dict(spec.section_titles).get(article.section or "", "")) or section
-        found.append(
-            Category(section, label, xml_safe(f"{spec.site_root}/{KINDS['section'].folder}/"))
-        )
+        found.append(Category(section, label, _listing(spec, "section")))
     for tag in article.tags:
         term = clean_line(tag.slug)
         label = clean_line(tag.name) or term
         if term or label:
-            found.append(
-                Category(term or label, label, xml_safe(f"{spec.site_root}/{KINDS['tag'].folder}/"))
-            )
+            found.append(Category(term or label, label, _listing(spec, "tag")))
     return tuple(found)
 
 
@@ -325,7 +351,7 @@ def prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True) 
 
 def _prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True) -> EntryView:
     """Clean and resolve one article; the format modules only rearrange the result."""
-    url = xml_safe(permalink(spec, article.slug, article.id))
+    url = to_uri(xml_safe(permalink(spec, article.slug, article.id)))
     scheme = site_scheme(spec)
     content: str | None = None
     if spec.content == "full":
@@ -333,7 +359,7 @@ def _prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True)
     image: LeadImage | None = None
     if article.image is not None and clean_text(article.image.url):
         image = LeadImage(
-            url=absolute_url(clean_text(article.image.url), url, scheme),
+            url=to_uri(absolute_url(clean_text(article.image.url), url, scheme)),
             description=clean_line(article.image.caption) or clean_line(article.image.alt),
         )
     enclosure: Enclosure | None = None
@@ -341,7 +367,7 @@ def _prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True)
     pdf_url = clean_text(issue.pdf_url or "") if enclosures and issue is not None else ""
     if issue is not None and pdf_url:
         enclosure = Enclosure(
-            url=absolute_url(pdf_url, url, scheme),
+            url=to_uri(absolute_url(pdf_url, url, scheme)),
             mime_type=PDF_TYPE,
             title=f"Print issue {issue.number}",
         )
@@ -370,25 +396,28 @@ def prepare(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = T
     ones, and a feed that fails to build is a 500 for every reader.
     """
     scheme = site_scheme(spec)
-    html_url = (
+    html_url = to_uri(
         clean_text(spec.html_url) or clean_text(spec.site_root) or clean_text(spec.self_url) or "/"
     )
-    self_url = clean_text(spec.self_url) or html_url
+    self_url = to_uri(clean_text(spec.self_url)) or html_url
     title = clean_line(spec.title) or html_url or UNTITLED
     subtitle = clean_line(spec.subtitle)
     root = clean_text(spec.site_root) or html_url
 
     def asset(url: str) -> str:
         cleaned = clean_text(url)
-        return absolute_url(cleaned, root + "/", scheme) if cleaned else ""
+        return to_uri(absolute_url(cleaned, root + "/", scheme)) if cleaned else ""
+
+    def link(url: str | None) -> str:
+        return to_uri(clean_text(url or ""))
 
     pages = spec.pages
     if pages is not None:
         pages = PageLinks(
-            first=clean_text(pages.first),
-            last=clean_text(pages.last),
-            previous=clean_text(pages.previous) if pages.previous else None,
-            next=clean_text(pages.next) if pages.next else None,
+            first=link(pages.first),
+            last=link(pages.last),
+            previous=link(pages.previous) or None,
+            next=link(pages.next) or None,
         )
     return FeedView(
         id=clean_text(spec.id) or self_url,
@@ -403,10 +432,10 @@ def prepare(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = T
         logo=asset(spec.logo),
         generator=clean_line(spec.generator),
         generator_version=clean_line(spec.generator_version),
-        generator_uri=clean_text(spec.generator_uri),
+        generator_uri=link(spec.generator_uri),
         updated=newest_update(articles),
         pages=pages,
-        hub_url=clean_text(spec.hub_url or "") or None,
-        alternates=tuple((fmt, clean_text(url)) for fmt, url in spec.alternates if clean_text(url)),
+        hub_url=link(spec.hub_url) or None,
+        alternates=tuple((fmt, link(url)) for fmt, url in spec.alternates if link(url)),
         entries=tuple(prepare_entry(spec, a, enclosures=enclosures) for a in articles),
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from syndicate.models import CleanEntry, Validators, from_store_time, to_store_time
 from syndicate.store.core import Store
+from syndicate.text import strip_bidi_controls
 
 #: Entries kept per source; older ones are dropped after each successful fetch.
 KEEP_PER_SOURCE = 200
@@ -60,10 +61,17 @@ class SourceRow:
 
 @dataclass(frozen=True)
 class SidebarItem:
+    #: The source's name, without bidirectional controls.
     source: str
     title: str
+    #: An absolute http(s) URL, or "" for an entry with no safe link (show it as text).
     link: str
     published: datetime
+
+
+def _name(value: Any) -> str:
+    """A source's name as shown: config.toml's (or an OPML file's), minus bidi controls."""
+    return strip_bidi_controls(str(value))
 
 
 def _time(value: str | None) -> datetime | None:
@@ -82,7 +90,7 @@ def _row(r: Sequence[Any]) -> SourceRow:
     return SourceRow(
         id=int(r[0]),
         url=str(r[1]),
-        name=str(r[2]),
+        name=_name(r[2]),
         current_url=r[3],
         validators=Validators(r[4], r[5]),
         last_fetch=_time(r[6]),
@@ -96,7 +104,7 @@ def _row(r: Sequence[Any]) -> SourceRow:
         last_updated=int(r[14]),
         retired_at=_time(r[15]),
         configured=bool(r[16]),
-        title=r[17],
+        title=strip_bidi_controls(r[17]) if r[17] else r[17],
         entries=int(r[18]),
     )
 
@@ -153,14 +161,24 @@ class Sources:
         ]
 
     def enable(self, name_or_url: str) -> bool:
-        """An editor's word that a retired or failing source should be tried again."""
+        """An editor's word that a retired or failing source should be tried again.
+
+        A name matches as config.toml spells it or as it is shown (without
+        bidi controls, see :func:`_name`).
+        """
+        shown = _name(name_or_url)
         with self.store.transaction() as conn:
-            changed = conn.execute(
+            ids = [
+                (row[0],)
+                for row in conn.execute("SELECT id, url, name, current_url FROM sources")
+                if name_or_url in (row[1], row[2], row[3]) or _name(row[2]) == shown
+            ]
+            conn.executemany(
                 "UPDATE sources SET retired_at = NULL, failures = 0, next_fetch = NULL "
-                "WHERE url = ?1 OR name = ?1 OR current_url = ?1",
-                (name_or_url,),
-            ).rowcount
-        return changed > 0
+                "WHERE id = ?",
+                ids,
+            )
+        return bool(ids)
 
     # -- recording a fetch ------------------------------------------------------
 
@@ -181,7 +199,13 @@ class Sources:
 
         An entry already stored (same key) is updated in place if its title,
         link or date changed; an entry without a date keeps the time it was
-        first seen. Only the newest KEEP_PER_SOURCE entries are kept.
+        first seen. An entry's link is "" when it has no safe one. Only the
+        newest KEEP_PER_SOURCE entries are kept. No entries at all is a
+        success too (a valid feed with nothing in it).
+
+        ``title`` is the source's own title, already cleaned to plain text:
+        None keeps the stored one (the document had none), "" clears it (the
+        document's title was nothing but markup).
         """
         stamp = to_store_time(now)
         new = updated = 0
@@ -224,22 +248,25 @@ class Sources:
                 (source_id, KEEP_PER_SOURCE),
             )
             conn.execute(
-                "UPDATE sources SET etag = ?, last_modified = ?, last_fetch = ?, next_fetch = ?, "
-                "last_status = ?, failures = 0, last_seconds = ?, last_new = ?, last_updated = ?, "
-                "current_url = coalesce(?, current_url), title = coalesce(?, title) WHERE id = ?",
-                (
-                    validators.etag,
-                    validators.last_modified,
-                    stamp,
-                    to_store_time(next_fetch),
-                    status,
-                    seconds,
-                    new,
-                    updated,
-                    permanent_url,
-                    title,
-                    source_id,
-                ),
+                "UPDATE sources SET etag = :etag, last_modified = :last_modified, "
+                "last_fetch = :stamp, next_fetch = :next_fetch, last_status = :status, "
+                "failures = 0, last_seconds = :seconds, last_new = :new, last_updated = :updated, "
+                "current_url = coalesce(:permanent_url, current_url), "
+                "title = CASE WHEN :title IS NULL THEN title ELSE nullif(:title, '') END "
+                "WHERE id = :id",
+                {
+                    "etag": validators.etag,
+                    "last_modified": validators.last_modified,
+                    "stamp": stamp,
+                    "next_fetch": to_store_time(next_fetch),
+                    "status": status,
+                    "seconds": seconds,
+                    "new": new,
+                    "updated": updated,
+                    "permanent_url": permanent_url,
+                    "title": title,
+                    "id": source_id,
+                },
             )
             if new or updated:
                 self._log_sidebar_change()
@@ -332,7 +359,7 @@ class Sources:
             if shown.get(url, 0) >= caps.get(url, 0):
                 continue
             shown[url] = shown.get(url, 0) + 1
-            out.append(SidebarItem(name, title, link, from_store_time(published)))
+            out.append(SidebarItem(_name(name), title, link, from_store_time(published)))
             if len(out) >= limit:
                 break
         return out

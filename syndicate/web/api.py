@@ -219,7 +219,7 @@ def _decode(raw: bytes) -> Any:
         raise ApiError(400, f"body is {exc}") from None
 
 
-def _validate(data: Any, slug: str, sections: set[str]) -> ArticleIn:
+def _validate(data: Any, slug: str, sections: set[str], now: datetime) -> ArticleIn:
     """parse_record, with the slug taken from the path (a body slug must agree)."""
     errors: dict[str, str] = {}
     if isinstance(data, dict):
@@ -228,7 +228,7 @@ def _validate(data: Any, slug: str, sections: set[str]) -> ArticleIn:
             errors["slug"] = f"must equal the slug in the URL ({slug!r}), got {given}"
         data = {**data, "slug": slug}
     try:
-        record = parse_record(data, sections)
+        record = parse_record(data, sections, now=now)
     except RecordError as exc:
         errors = {**exc.errors, **errors}
     if errors:
@@ -288,7 +288,7 @@ async def put_article(request: web.Request) -> web.StreamResponse:
     await _check_put_headers(request)
     data = _decode(await _read_capped(request))
     sections = {s.slug for s in request.app[LIVE].config.sections}
-    record = _validate(data, request.match_info["slug"], sections)
+    record = _validate(data, request.match_info["slug"], sections, request.app[CLOCK].now())
     outcome, stored = await asyncio.to_thread(
         _publish, request.app[STORE], record, request.app[CLOCK].now()
     )
