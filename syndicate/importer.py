@@ -134,6 +134,8 @@ def dump_record(record: ArticleIn) -> dict[str, object]:
             issue["date"] = record.issue.date.isoformat()
         if record.issue.pdf_url:
             issue["pdf_url"] = record.issue.pdf_url
+        if record.issue.pdf_length:
+            issue["pdf_length"] = record.issue.pdf_length
         out["issue"] = issue
     if record.image is not None:
         out["image"] = {

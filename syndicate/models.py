@@ -60,6 +60,8 @@ class PrintIssue:
     number: int
     date: date | None = None
     pdf_url: str | None = None
+    #: The PDF's size in bytes, when the CMS said (RSS enclosures need it).
+    pdf_length: int | None = None
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,7 @@ def _issue(value: Any) -> PrintIssue | None:
         raise ValueError("must be an issue number or an {number, date, pdf_url} object")
     when: date | None = None
     pdf: str | None = None
+    length: int | None = None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON has one number type: 302.0 is issue 302
     if isinstance(value, int):
@@ -196,11 +197,29 @@ def _issue(value: Any) -> PrintIssue | None:
         except (TypeError, ValueError):
             raise ValueError(f"date must be YYYY-MM-DD, got {raw_date!r}") from None
         pdf = _url(value["pdf_url"]) if value.get("pdf_url") is not None else None
+        length = _pdf_length(value.get("pdf_length"))
     else:
         raise ValueError("must be an issue number or an {number, date, pdf_url} object")
     if not 0 < number < 10**9:
         raise ValueError(f"must be a positive issue number, got {number}")
-    return PrintIssue(number=number, date=when, pdf_url=pdf)
+    return PrintIssue(number=number, date=when, pdf_url=pdf, pdf_length=length)
+
+
+#: The largest PDF size taken (1 TB): beyond it the number is a mistake.
+MAX_PDF_LENGTH = 10**12
+
+
+def _pdf_length(value: Any) -> int | None:
+    """The PDF's size in bytes: a positive integer (JSON's 302.0 is 302), or None."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_PDF_LENGTH:
+        raise ValueError(
+            f"pdf_length must be the PDF's size in bytes (a positive integer), got {value!r}"[:200]
+        )
+    return value
 
 
 def _image(value: Any) -> Image | None:

@@ -589,6 +589,23 @@ def test_enclosures_can_be_switched_off(fmt: FeedFormat):
     assert b"attachments" not in render(fmt, make_spec(), no_pdf)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_enclosure_carries_the_pdfs_length_when_known(fmt: FeedFormat):
+    issue = PrintIssue(number=2094, pdf_url="/pdf/2094.pdf", pdf_length=2_345_678)
+    data = render(fmt, make_spec(), [make_article(1, issue=issue)])
+    if fmt == "json":
+        [attachment] = json.loads(data)["items"][0]["attachments"]
+        assert attachment["size_in_bytes"] == 2_345_678
+        return
+    [enclosure] = feedparser.parse(data).entries[0].enclosures
+    assert enclosure["length"] == "2345678"
+    unknown = render(fmt, make_spec(), [make_article(1, issue=replace(issue, pdf_length=None))])
+    if fmt == "rss":  # required in RSS: 0 says "unknown" (Best Practices Profile)
+        assert b'length="0"' in unknown
+    else:
+        assert b"length=" not in unknown
+
+
 # --- hostile and odd input --------------------------------------------------------
 
 ILLEGAL = "\x00\x01\x08\x0b\x0c\x1f\x7f\x85\ud800\udfff\ufffe\uffff"

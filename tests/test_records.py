@@ -857,3 +857,17 @@ def test_any_aware_datetime_round_trips_to_the_same_utc_second(moment):
     expected = moment.astimezone(UTC).replace(microsecond=0)
     assert published == expected
     assert abs(published - moment) < timedelta(seconds=1)
+
+
+def test_an_issue_pdf_length_is_taken_in_bytes():
+    record = parse_record(
+        minimal_record(
+            issue={"number": 2094, "pdf_url": "https://x.example/a.pdf", "pdf_length": 3_000_000}
+        )
+    )
+    assert record.issue is not None
+    assert record.issue.pdf_length == 3_000_000
+    for bad in (0, -5, "big", 1.5, True, 10**13):
+        with pytest.raises(RecordError) as caught:
+            parse_record(minimal_record(issue={"number": 2094, "pdf_length": bad}))
+        assert "pdf_length" in caught.value.errors["issue"]

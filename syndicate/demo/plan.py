@@ -142,7 +142,10 @@ def make_plan(config: Config, articles: int, now: datetime, rng: random.Random) 
     for week in range(last_week + 1):
         number = first_issue + week
         day = (epoch + timedelta(days=7 * week + 3)).date()  # the paper is out on Thursday
-        issues.append((number, day.isoformat(), f"{root}/pdf/issue-{number}.pdf"))
+        # A weekly paper's PDF runs to a few megabytes; the size is what RSS
+        # enclosures announce (it is not read from any file).
+        size = 1_200_000 + (number * 7919) % 2_400_000
+        issues.append((number, day.isoformat(), f"{root}/pdf/issue-{number}.pdf", size))
 
     draft_count = min(max(1, articles // 400), max(past - 1, 0))
     recent = range(max(1, past - 20 * draft_count), past + 1)

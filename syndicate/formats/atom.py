@@ -30,8 +30,8 @@ Choices the spec leaves open, and why:
 * The summary is ``type="text"`` (the standfirst is plain text), the body is
   ``type="html"`` with every URL made absolute, because many readers ignore
   ``xml:base``.
-* The print-issue PDF is ``<link rel="enclosure">`` without ``length``: the
-  size is unknown, and the attribute is only advisory in Atom.
+* The print-issue PDF is ``<link rel="enclosure">``, with ``length`` when
+  the CMS gave the PDF's size (RFC 4287 4.2.7.6: advisory).
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ def _entry_links(entry: EntryView) -> list[dict[str, str]]:
                 "title": entry.enclosure.title,
             }
         )
+        if entry.enclosure.length:
+            links[-1]["length"] = str(entry.enclosure.length)
     return links
 
 

@@ -57,13 +57,14 @@ def _item(entry: EntryView) -> dict[str, Any]:
     if tags:
         item["tags"] = tags
     if entry.enclosure is not None:
-        item["attachments"] = [
-            {
-                "url": entry.enclosure.url,
-                "mime_type": entry.enclosure.mime_type,
-                "title": entry.enclosure.title,
-            }
-        ]
+        attachment: dict[str, Any] = {
+            "url": entry.enclosure.url,
+            "mime_type": entry.enclosure.mime_type,
+            "title": entry.enclosure.title,
+        }
+        if entry.enclosure.length:
+            attachment["size_in_bytes"] = entry.enclosure.length
+        item["attachments"] = [attachment]
     return item
 
 

@@ -37,8 +37,9 @@ Choices the spec leaves open, and why:
   ``dc:creator`` elements and rss2email only the first, so a byline of two
   would lose a name in each. The per-author structure (each name with its
   author page) is in the Atom and JSON feeds.
-* ``<enclosure length="0">``: ``length`` is required and the PDF's size is not
-  known; the Best Practices Profile says to use 0 when unknown.
+* ``<enclosure length>`` is the PDF's size in bytes, which the CMS gives as
+  ``pdf_length``; ``length`` is required, so it is 0 when unknown, as the
+  Best Practices Profile says.
 * ``<lastBuildDate>`` is the newest article's ``updated`` (epoch when empty),
   never the clock, so the same store gives the same bytes.
 """
@@ -170,7 +171,7 @@ def entry_of(entry: EntryView) -> FeedEntry:
             [{"term": c.term, "label": c.label, "scheme": c.scheme} for c in entry.categories]
         )
     if entry.enclosure is not None:
-        item.enclosure(entry.enclosure.url, 0, entry.enclosure.mime_type)
+        item.enclosure(entry.enclosure.url, entry.enclosure.length or 0, entry.enclosure.mime_type)
     item.published(entry.published)
     item.updated(entry.updated)
     item.register_extension(

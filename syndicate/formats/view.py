@@ -170,6 +170,8 @@ class Enclosure:
     url: str
     mime_type: str
     title: str
+    #: Size in bytes, None when the CMS did not say.
+    length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +372,7 @@ def _prepare_entry(spec: FeedSpec, article: Article, *, enclosures: bool = True)
             url=to_uri(absolute_url(pdf_url, url, scheme)),
             mime_type=PDF_TYPE,
             title=f"Print issue {issue.number}",
+            length=issue.pdf_length,
         )
     return EntryView(
         id=xml_safe(entry_id(spec, article.id)),

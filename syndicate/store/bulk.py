@@ -33,8 +33,8 @@ from syndicate.store.schema import RECOUNT
 AuthorRow = tuple[int, str, str, str]
 #: (id, slug, name)
 TagRow = tuple[int, str, str]
-#: (number, date as YYYY-MM-DD, pdf_url)
-IssueRow = tuple[int, str, str]
+#: (number, date as YYYY-MM-DD, pdf_url, pdf_length in bytes)
+IssueRow = tuple[int, str, str, int]
 #: (id, slug, title, standfirst, body, section, issue, published, updated,
 #: image_url, image_caption, image_alt, status); times in the store's format.
 ArticleRow = tuple[int, str, str, str, str, str | None, int, str, str, str | None, str, str, str]
@@ -55,7 +55,9 @@ class Batch(NamedTuple):
 
 _INSERT_AUTHOR = "INSERT INTO authors (id, slug, name, bio) VALUES (?, ?, ?, ?)"
 _INSERT_TAG = "INSERT INTO tags (id, slug, name) VALUES (?, ?, ?)"
-_INSERT_ISSUE = "INSERT INTO print_issues (number, date, pdf_url) VALUES (?, ?, ?)"
+_INSERT_ISSUE = (
+    "INSERT INTO print_issues (number, date, pdf_url, pdf_length) VALUES (?, ?, ?, ?)"
+)
 _INSERT_ARTICLE = (
     "INSERT INTO articles (id, slug, title, standfirst, body, section, issue, "
     "published, updated, image_url, image_caption, image_alt, status) "

@@ -1,8 +1,9 @@
-"""The article store: the only module that writes SQL.
+"""The article store: opening it, transactions, and the queries feeds are built from.
 
 One SQLite file in WAL mode, so the server's readers, the fetcher and an
 outside CMS can all use it at once. Writes go through explicit transactions;
 the connection runs in autocommit mode so nothing is held open by accident.
+How one article is written lives in syndicate.store.writes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import sqlite_utils
 
@@ -37,9 +38,7 @@ from syndicate.models import (
 )
 from syndicate.store.migrate import StoreVersionError, migrate, user_version
 from syndicate.store.schema import SCHEMA_VERSION
-from syndicate.text import encodable
-
-Outcome = Literal["created", "updated", "unchanged"]
+from syndicate.store.writes import Outcome, prune_changes, upsert
 
 
 class StoreError(SyndicateError):
@@ -296,8 +295,8 @@ class Store:
         counts: dict[Outcome, int] = {"created": 0, "updated": 0, "unchanged": 0}
         with self.transaction() as conn:
             for record in records:
-                counts[_upsert(conn, record, now)] += 1
-            _prune(conn)
+                counts[upsert(conn, record, now)] += 1
+            prune_changes(conn)
         return counts
 
     def upsert_batches(
@@ -311,10 +310,10 @@ class Store:
             with self.transaction(patience) as conn:
                 deadline = time.monotonic() + BATCH_SECONDS
                 for record in records[start : start + BATCH_RECORDS]:
-                    counts[_upsert(conn, record, now)] += 1
+                    counts[upsert(conn, record, now)] += 1
                     if time.monotonic() >= deadline:
                         break
-                _prune(conn)
+                prune_changes(conn)
             start += sum(counts.values())
             yield counts
             time.sleep(BATCH_GAP)
@@ -324,8 +323,8 @@ class Store:
 
     def publish_article(self, record: ArticleIn, now: datetime) -> tuple[Outcome, Article | None]:
         with self.transaction() as conn:  # read back in it: the answer is what was written
-            outcome = _upsert(conn, record, now)
-            _prune(conn)
+            outcome = upsert(conn, record, now)
+            prune_changes(conn)
             return outcome, self.article(record.slug)
 
     def delete_article(self, slug: str) -> bool:
@@ -357,7 +356,7 @@ class Store:
             rows = self.rows(
                 f"""SELECT a.id, a.slug, a.title, a.standfirst, a.body, a.section, a.issue,
                            a.published, a.updated, a.image_url, a.image_caption, a.image_alt,
-                           a.status, p.date, p.pdf_url
+                           a.status, p.date, p.pdf_url, p.pdf_length
                       FROM articles AS a LEFT JOIN print_issues AS p ON p.number = a.issue
                      WHERE a.id IN ({marks})""",
                 ids,
@@ -404,7 +403,8 @@ class Store:
     def print_issue(self, number: int) -> PrintIssue | None:
         with self.lock:
             found = self.rows(
-                "SELECT number, date, pdf_url FROM print_issues WHERE number = ?", (number,)
+                "SELECT number, date, pdf_url, pdf_length FROM print_issues WHERE number = ?",
+                (number,),
             )
         return _issue(*found[0]) if found else None
 
@@ -476,28 +476,18 @@ def open_store(path: Path | str, *, create: bool = True) -> Store:
     return Store.open(path, create=create)
 
 
-#: How many feed_changes rows to keep. A server that falls further behind than
-#: this simply rebuilds every feed once, so the log never grows without bound.
-CHANGES_KEPT = 20_000
+# -- row mapping -----------------------------------------------------------------
 
 
-def _prune(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "DELETE FROM feed_changes WHERE seq <= (SELECT MAX(seq) FROM feed_changes) - ?",
-        (CHANGES_KEPT,),
-    )
-
-
-# -- row mapping and the upsert ------------------------------------------------
-
-
-def _issue(number: int, when: str | None, pdf_url: str | None) -> PrintIssue:
-    return PrintIssue(number, date.fromisoformat(when) if when else None, pdf_url)
+def _issue(
+    number: int, when: str | None, pdf_url: str | None, pdf_length: int | None = None
+) -> PrintIssue:
+    return PrintIssue(number, date.fromisoformat(when) if when else None, pdf_url, pdf_length)
 
 
 def _article(row: Sequence[Any], authors: tuple[Author, ...], tags: tuple[Tag, ...]) -> Article:
     (aid, slug, title, standfirst, body, section, issue, published, updated) = row[:9]
-    (image_url, caption, alt, status, issue_date, pdf_url) = row[9:]
+    (image_url, caption, alt, status, issue_date, pdf_url, pdf_length) = row[9:]
     return Article(
         id=aid,
         slug=slug,
@@ -505,131 +495,13 @@ def _article(row: Sequence[Any], authors: tuple[Author, ...], tags: tuple[Tag, .
         standfirst=standfirst,
         body=body,
         section=section,
-        issue=_issue(issue, issue_date, pdf_url) if issue is not None else None,
+        issue=_issue(issue, issue_date, pdf_url, pdf_length) if issue is not None else None,
         published=from_store_time(published),
         updated=from_store_time(updated),
         authors=authors,
         tags=tags,
         image=Image(image_url, caption, alt) if image_url else None,
         status=status,
-    )
-
-
-def _ensure_issue(conn: sqlite3.Connection, issue: PrintIssue) -> None:
-    """Create or complete a print issue; a value left out never erases a stored one."""
-    conn.execute(
-        "INSERT INTO print_issues (number, date, pdf_url) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT (number) DO UPDATE SET date = coalesce(?2, date), "
-        "pdf_url = coalesce(?3, pdf_url) "
-        "WHERE (?2 IS NOT NULL AND ?2 IS NOT date) OR (?3 IS NOT NULL AND ?3 IS NOT pdf_url)",
-        (issue.number, issue.date.isoformat() if issue.date else None, issue.pdf_url),
-    )
-
-
-def _ensure_author(conn: sqlite3.Connection, author: Author) -> int:
-    """Create an author, or update what the record says; never blank out stored details."""
-    values = (
-        author.slug,
-        encodable(author.name),
-        encodable(author.bio) or None,
-        encodable(author.email) if author.email else None,
-        encodable(author.url) if author.url else None,
-    )
-    conn.execute(
-        "INSERT INTO authors (slug, name, bio, email, url) "
-        "VALUES (?1, ?2, coalesce(?3, ''), ?4, ?5) "
-        "ON CONFLICT (slug) DO UPDATE SET name = ?2, bio = coalesce(?3, bio), "
-        "email = coalesce(?4, email), url = coalesce(?5, url) "
-        "WHERE name IS NOT ?2 OR (?3 IS NOT NULL AND ?3 IS NOT bio) "
-        "OR (?4 IS NOT NULL AND ?4 IS NOT email) OR (?5 IS NOT NULL AND ?5 IS NOT url)",
-        values,
-    )
-    return int(conn.execute("SELECT id FROM authors WHERE slug = ?", (author.slug,)).fetchone()[0])
-
-
-def _ensure_tag(conn: sqlite3.Connection, tag: Tag) -> int:
-    tag = Tag(slug=tag.slug, name=encodable(tag.name))
-    conn.execute("INSERT OR IGNORE INTO tags (slug, name) VALUES (?, ?)", (tag.slug, tag.name))
-    return int(conn.execute("SELECT id FROM tags WHERE slug = ?", (tag.slug,)).fetchone()[0])
-
-
-def _upsert(conn: sqlite3.Connection, record: ArticleIn, now: datetime) -> Outcome:
-    """Insert or update one article by slug; identical input changes nothing.
-
-    Text is stored exactly as given, except lone surrogates (which UTF-8
-    cannot hold) become U+FFFD: the store never refuses a str.
-    """
-    if record.issue is not None:
-        _ensure_issue(conn, record.issue)
-    author_ids = [_ensure_author(conn, a) for a in record.authors]
-    tag_ids = sorted({_ensure_tag(conn, t) for t in record.tags})
-    published = to_store_time(record.published)
-    image = record.image
-    values: dict[str, Any] = {
-        "title": encodable(record.title),
-        "standfirst": encodable(record.standfirst),
-        "body": encodable(record.body),
-        "section": record.section,
-        "issue": record.issue.number if record.issue else None,
-        "published": published,
-        "image_url": encodable(image.url) if image else None,
-        "image_caption": encodable(image.caption) if image else "",
-        "image_alt": encodable(image.alt) if image else "",
-        "status": record.status,
-    }
-    columns = tuple(values)
-    row = conn.execute(
-        f"SELECT id, updated, {', '.join(columns)} FROM articles WHERE slug = ?", (record.slug,)
-    ).fetchone()
-    if row is None:
-        updated = max(record.updated or record.published, record.published)
-        cursor = conn.execute(
-            f"INSERT INTO articles (slug, updated, {', '.join(columns)}) "
-            f"VALUES (?, ?, {', '.join('?' * len(columns))})",
-            (record.slug, to_store_time(updated), *values.values()),
-        )
-        article_id = int(cursor.lastrowid or 0)
-        _write_links(conn, article_id, author_ids, tag_ids)
-        return "created"
-    article_id, stored_updated = row[0], row[1]
-    stored = dict(zip(columns, row[2:], strict=True))
-    old_authors = [r[0] for r in conn.execute(_AUTHOR_IDS, (article_id,))]
-    old_tags = [r[0] for r in conn.execute(_TAG_IDS, (article_id,))]
-    same = stored == values and old_authors == author_ids and old_tags == tag_ids
-    if record.updated is not None:
-        wanted = to_store_time(max(record.updated, record.published))
-    elif same:
-        wanted = stored_updated
-    else:
-        wanted = to_store_time(max(now, record.published))
-    if same and wanted == stored_updated:
-        return "unchanged"
-    assignments = ", ".join(f"{c} = ?" for c in columns)
-    conn.execute(
-        f"UPDATE articles SET updated = ?, {assignments} WHERE id = ?",
-        (wanted, *values.values(), article_id),
-    )
-    if old_authors != author_ids or old_tags != tag_ids:
-        conn.execute("DELETE FROM article_authors WHERE article_id = ?", (article_id,))
-        conn.execute("DELETE FROM article_tags WHERE article_id = ?", (article_id,))
-        _write_links(conn, article_id, author_ids, tag_ids)
-    return "updated"
-
-
-_AUTHOR_IDS = "SELECT author_id FROM article_authors WHERE article_id = ? ORDER BY position"
-_TAG_IDS = "SELECT tag_id FROM article_tags WHERE article_id = ? ORDER BY tag_id"
-
-
-def _write_links(
-    conn: sqlite3.Connection, article_id: int, author_ids: list[int], tag_ids: list[int]
-) -> None:
-    conn.executemany(
-        "INSERT INTO article_authors (article_id, position, author_id) VALUES (?, ?, ?)",
-        [(article_id, i, a) for i, a in enumerate(author_ids)],
-    )
-    conn.executemany(
-        "INSERT INTO article_tags (article_id, tag_id) VALUES (?, ?)",
-        [(article_id, t) for t in tag_ids],
     )
 
 

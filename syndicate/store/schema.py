@@ -431,6 +431,19 @@ CREATE TRIGGER every_scope_touched AFTER INSERT ON feed_changes WHEN NEW.kind = 
 END;
 """
 
+# -- migration 7: the size of a print issue's PDF -----------------------------------
+#
+# RSS 2.0 requires an enclosure's length in bytes; the CMS knows it (or the
+# demo does), and a reader shows it before downloading.
+
+MIGRATION_7 = """
+ALTER TABLE print_issues ADD COLUMN pdf_length INTEGER CHECK (pdf_length IS NULL OR pdf_length > 0);
+CREATE TRIGGER feed_issue_pdf_length AFTER UPDATE OF pdf_length ON print_issues
+WHEN NEW.pdf_length IS NOT OLD.pdf_length BEGIN
+    INSERT INTO feed_changes (kind, key) VALUES ('issue', CAST(NEW.number AS TEXT));
+END;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -438,6 +451,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_7,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from syndicate import __version__
-from syndicate.records import MAX_AUTHORS, MAX_TAGS, MAX_TITLE
+from syndicate.records import MAX_AUTHORS, MAX_PDF_LENGTH, MAX_TAGS, MAX_TITLE
 from syndicate.records import MAX_BODY as MAX_BODY_CHARS
 
 JsonObject = dict[str, Any]
@@ -100,6 +100,9 @@ def _schemas(sections: Sequence[str]) -> JsonObject:
                 "number": {"type": "integer", "minimum": 1, "maximum": MAX_ISSUE},
                 "date": _nullable({"type": "string", "format": "date"}),
                 "pdf_url": _nullable(_ref("Url")),
+                "pdf_length": _nullable(
+                    {"type": "integer", "minimum": 1, "maximum": MAX_PDF_LENGTH}
+                ),
             },
             "description": "A print issue; a date or PDF left out never erases a stored one. "
             "Other keys are ignored.",
@@ -213,6 +216,7 @@ def _schemas(sections: Sequence[str]) -> JsonObject:
                         "number": {"type": "integer"},
                         "date": {"type": "string", "format": "date"},
                         "pdf_url": {"type": "string"},
+                        "pdf_length": {"type": "integer"},
                     },
                 },
                 "image": {
