@@ -114,3 +114,23 @@ async def test_every_worker_and_every_restart_send_the_same_date(
     other = await aiohttp_client(make_app(config))  # another worker, or after a restart
     assert await modified(other, "/tags/strikes/feed.json") == first
     assert await still_fresh(other, "/tags/strikes/feed.json", first)
+
+
+async def test_a_feed_with_no_article_yet_is_dated_from_its_scopes_last_change(
+    client: Any, config: Config
+):
+    """Issue 2099 holds only a scheduled article: its feed is empty, but not from 1970."""
+    later = datetime.now(UTC) + timedelta(days=2)
+    before = datetime.now(UTC).replace(microsecond=0)
+    write(config, sample_record(COUNT + 1, issue=2099, published=later.isoformat()))
+    for fmt in ("atom", "rss", "json"):
+        response = await client.get(f"/issues/2099/feed.{fmt}")
+        assert response.status == 200
+        body = await response.read()
+        assert b"1970" not in body, fmt
+    import feedparser
+
+    parsed = feedparser.parse(await (await client.get("/issues/2099/feed.atom")).read())
+    assert parsed.entries == []
+    updated = datetime(*parsed.feed.updated_parsed[:6], tzinfo=UTC)
+    assert before - timedelta(seconds=2) <= updated <= datetime.now(UTC)

@@ -31,7 +31,7 @@ from syndicate.formats.render import render
 from syndicate.formats.spec import FeedSpec, PageLinks
 from syndicate.models import Article, Scope
 from syndicate.store import Store
-from syndicate.store.published import changed_at
+from syndicate.store.published import changed_at, scope_changed_at
 
 GENERATOR_URI = "https://pypi.org/project/syndicate/"
 
@@ -77,7 +77,13 @@ def page_count(total: int, per_page: int) -> int:
 
 
 def make_spec(
-    config: Config, scope: Scope, fmt: FeedFormat, page: int, last: int, info: ScopeInfo
+    config: Config,
+    scope: Scope,
+    fmt: FeedFormat,
+    page: int,
+    last: int,
+    info: ScopeInfo,
+    empty_updated: datetime | None = None,
 ) -> FeedSpec:
     site = config.site
     root = site.root
@@ -111,6 +117,7 @@ def make_spec(
         pages=pages,
         alternates=tuple((f, url(page, f)) for f in FORMATS if f != fmt),
         section_titles=tuple((s.slug, s.title) for s in config.sections),
+        empty_updated=empty_updated,
         embed_hosts=frozenset(site.embed_hosts),
     )
 
@@ -139,7 +146,8 @@ def collect(
     if page > last:
         raise NotFound(f"page {page} is past the last page ({last})")
     articles = store.latest(scope, now, per_page, (page - 1) * per_page)
-    spec = make_spec(config, scope, fmt, page, last, info)
+    empty = None if articles else scope_changed_at(store, scope)
+    spec = make_spec(config, scope, fmt, page, last, info, empty)
     return FeedPage(spec, articles, CONTENT_TYPES[fmt])
 
 

@@ -8,6 +8,7 @@ in the spec is what lets the builders stay pure: same input, same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from syndicate.catalog import CONTENT_TYPES, FORMATS, FeedFormat, article_id, permalink_path
@@ -55,6 +56,9 @@ class FeedSpec:
     alternates: tuple[tuple[FeedFormat, str], ...] = ()
     #: Section slug -> display title, so categories read "News", not "news".
     section_titles: tuple[tuple[str, str], ...] = ()
+    #: The date of the feed while it holds no article: when its scope last
+    #: changed (validators call 1970 an implausible date).
+    empty_updated: datetime | None = None
     #: Hosts whose https pages a body may embed in an iframe (site.embed_hosts);
     #: with none, bodies keep no iframe at all (syndicate.sanitize).
     embed_hosts: frozenset[str] = frozenset()

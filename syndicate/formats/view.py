@@ -117,13 +117,16 @@ def rfc3339(moment: datetime) -> str:
     return utc(moment).isoformat().replace("+00:00", "Z")
 
 
-def newest_update(articles: Sequence[Article]) -> datetime:
-    """The feed's own date: the newest ``updated`` among its articles, else :data:`EPOCH`.
+def newest_update(articles: Sequence[Article], empty: datetime | None = None) -> datetime:
+    """The feed's own date: the newest ``updated`` among its articles.
 
-    Taken from the data, never from the clock, so the same articles give the
-    same bytes and the same ETag (DESIGN.md, "Dates come from the data").
+    A feed with no article yet takes ``empty`` (when its scope last changed),
+    else :data:`EPOCH`. Taken from the data, never from the clock, so the same
+    store gives the same bytes and the same ETag (DESIGN.md, "Dates come from
+    the data").
     """
-    return max((utc(article.updated) for article in articles), default=EPOCH)
+    fallback = utc(empty) if empty is not None else EPOCH
+    return max((utc(article.updated) for article in articles), default=fallback)
 
 
 # --- URLs -------------------------------------------------------------------
@@ -436,7 +439,7 @@ def prepare(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = T
         generator=clean_line(spec.generator),
         generator_version=clean_line(spec.generator_version),
         generator_uri=link(spec.generator_uri),
-        updated=newest_update(articles),
+        updated=newest_update(articles, spec.empty_updated),
         pages=pages,
         hub_url=link(spec.hub_url) or None,
         alternates=tuple((fmt, link(url)) for fmt, url in spec.alternates if link(url)),

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 from syndicate.store.core import Store
 from syndicate.store.migrate import statements
-from syndicate.store.schema import RECOUNT
+from syndicate.store.schema import RECOUNT, SEED_SCOPE_TIMES
 
 #: (id, slug, name, bio)
 AuthorRow = tuple[int, str, str, str]
@@ -55,9 +55,7 @@ class Batch(NamedTuple):
 
 _INSERT_AUTHOR = "INSERT INTO authors (id, slug, name, bio) VALUES (?, ?, ?, ?)"
 _INSERT_TAG = "INSERT INTO tags (id, slug, name) VALUES (?, ?, ?)"
-_INSERT_ISSUE = (
-    "INSERT INTO print_issues (number, date, pdf_url, pdf_length) VALUES (?, ?, ?, ?)"
-)
+_INSERT_ISSUE = "INSERT INTO print_issues (number, date, pdf_url, pdf_length) VALUES (?, ?, ?, ?)"
 _INSERT_ARTICLE = (
     "INSERT INTO articles (id, slug, title, standfirst, body, section, issue, "
     "published, updated, image_url, image_caption, image_alt, status) "
@@ -180,7 +178,7 @@ def _fill(
         for _kind, _name, sql in saved:
             conn.execute(sql)
         # The counting triggers were gone too; the feed counts are rebuilt in one pass.
-        for statement in statements(RECOUNT):
+        for statement in statements(RECOUNT + SEED_SCOPE_TIMES):
             conn.execute(statement)
         conn.execute("COMMIT")
         conn.execute("PRAGMA locking_mode = NORMAL")

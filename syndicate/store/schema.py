@@ -390,20 +390,10 @@ CREATE INDEX login_failures_by_window ON login_failures (window_start);
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-MIGRATION_6 = f"""
-CREATE TABLE documents (
-    path TEXT PRIMARY KEY,
-    etag TEXT NOT NULL,
-    changed_at TEXT NOT NULL CHECK (changed_at GLOB {TIME_GLOB})
-) WITHOUT ROWID;
-
-CREATE TABLE scope_times (
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    changed_at TEXT NOT NULL CHECK (changed_at GLOB {TIME_GLOB}),
-    PRIMARY KEY (kind, key)
-) WITHOUT ROWID;
-
+#: Each scope's last change, from its articles (at migration, and after a bulk
+#: load that bypassed the triggers).
+SEED_SCOPE_TIMES = """
+DELETE FROM scope_times;
 INSERT INTO scope_times (kind, key, changed_at)
     SELECT 'site', '', MAX(updated) FROM articles HAVING COUNT(*) > 0;
 INSERT INTO scope_times (kind, key, changed_at)
@@ -420,7 +410,23 @@ INSERT INTO scope_times (kind, key, changed_at)
     SELECT 'tag', t.slug, MAX(a.updated) FROM article_tags AS at
       JOIN tags AS t ON t.id = at.tag_id JOIN articles AS a ON a.id = at.article_id
      GROUP BY t.slug;
+"""
 
+MIGRATION_6 = f"""
+CREATE TABLE documents (
+    path TEXT PRIMARY KEY,
+    etag TEXT NOT NULL,
+    changed_at TEXT NOT NULL CHECK (changed_at GLOB {TIME_GLOB})
+) WITHOUT ROWID;
+
+CREATE TABLE scope_times (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    changed_at TEXT NOT NULL CHECK (changed_at GLOB {TIME_GLOB}),
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+
+{SEED_SCOPE_TIMES}
 CREATE TRIGGER scope_touched AFTER INSERT ON feed_changes WHEN NEW.kind <> 'all' BEGIN
     INSERT INTO scope_times (kind, key, changed_at) VALUES (NEW.kind, NEW.key, {_NOW})
     ON CONFLICT (kind, key) DO UPDATE SET changed_at = excluded.changed_at
@@ -444,6 +450,49 @@ WHEN NEW.pdf_length IS NOT OLD.pdf_length BEGIN
 END;
 """
 
+# -- migration 8: sidebar entries keep their real date, and sources their language --
+#
+# An entry's date is the one its feed gave, in the future or not, and NULL when
+# it gave none (it used to be clamped to the fetch time, which moved it on every
+# fetch, and an undated entry took its first-seen time). The sidebar orders
+# entries by SIDEBAR_ORDER: the date when it is known and not after the entry
+# was first seen, else the first sight, so a future-dated entry cannot sit on
+# top and an undated one is as new as when it appeared. SQLite cannot drop NOT
+# NULL from a column, so the table is rebuilt (its rows and ids kept); its
+# indexes follow the new order. ``language`` is an entry's own BCP 47 tag when
+# it declares one unlike its source's (NULL: as its source); ``sources.language``
+# is the source's.
+
+#: The sidebar's order key for a sidebar_entries row, as its indexes spell it
+#: (a query must spell it the same way for SQLite to use them).
+SIDEBAR_ORDER = "min(coalesce(published, first_seen), first_seen)"
+
+MIGRATION_8 = f"""
+CREATE TABLE sidebar_entries_new (
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    title TEXT NOT NULL,
+    link TEXT NOT NULL,
+    published TEXT CHECK (published IS NULL OR published GLOB {TIME_GLOB}),
+    first_seen TEXT NOT NULL CHECK (first_seen GLOB {TIME_GLOB}),
+    changed_at TEXT NOT NULL,
+    language TEXT,
+    UNIQUE (source_id, key)
+);
+INSERT INTO sidebar_entries_new (id, source_id, key, title, link, published, first_seen,
+                                 changed_at)
+    SELECT id, source_id, key, title, link, published, first_seen, changed_at
+      FROM sidebar_entries;
+DROP TABLE sidebar_entries;
+ALTER TABLE sidebar_entries_new RENAME TO sidebar_entries;
+CREATE INDEX sidebar_entries_latest
+    ON sidebar_entries (min(coalesce(published, first_seen), first_seen), id);
+CREATE INDEX sidebar_entries_by_source
+    ON sidebar_entries (source_id, min(coalesce(published, first_seen), first_seen), id);
+ALTER TABLE sources ADD COLUMN language TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -452,6 +501,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_5,
     MIGRATION_6,
     MIGRATION_7,
+    MIGRATION_8,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
