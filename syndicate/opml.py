@@ -86,7 +86,9 @@ def write_opml(
     def add(parent: ET.Element, outline: Outline) -> None:
         text = xml_safe(outline.text)
         if outline.xml_url is None:
-            folder = ET.SubElement(parent, "outline", text=text, title=text)
+            # A folder is text alone: the W3C validator asks any outline with
+            # more than "text" for a type (MissingOutlineType).
+            folder = ET.SubElement(parent, "outline", text=text)
             for child in outline.children:
                 add(folder, child)
             return
