@@ -30,6 +30,13 @@ from syndicate.web.health import healthz, metrics
 from syndicate.web.keys import CACHE, CLOCK, DOOR, LIVE, SERVER_LOG, STORE
 from syndicate.web.live import watch_ctx
 
+#: Seconds a connection may take to deliver a complete request, on arrival and
+#: between requests (aiohttp's keep-alive timer runs from the moment a connection
+#: opens, and only a complete request stops it). A slow-loris client holding
+#: sockets open with part of a header is closed after this; feed readers poll
+#: minutes apart and open a new connection anyway.
+REQUEST_TIMEOUT = 15.0
+
 
 def name_the_server() -> None:
     """``Server: syndicate`` on every response, naming no versions for scanners to match.

@@ -26,9 +26,24 @@ async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_fetching(app)
         # Stop the parser processes ourselves: the worker exits right after
         # this, too soon for the pool's own thread to tell them to.
         stop_pool(pool.executor)
+
+
+async def stop_fetching(app: web.Application) -> None:
+    """Stop the fetcher between sources, and return once it has stopped.
+
+    Sources being fetched or parsed are dropped (nothing of them is recorded,
+    so the next run fetches them again); one being recorded in the store is
+    recorded to the end first (see syndicate.fetch.runner). `syndicate serve`
+    calls this as soon as it is told to stop, before waiting for the requests
+    in flight; the app's cleanup calls it again, which then does nothing.
+    """
+    task = app.get(FETCHER)
+    if task is None or task.done():
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

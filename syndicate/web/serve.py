@@ -3,18 +3,18 @@
 Several workers each own a listening socket on the same port (SO_REUSEPORT),
 so the kernel spreads connections between them. They share nothing but the
 SQLite file; every worker builds the same bytes for the same store, so their
-ETags agree without any coordination.
+ETags agree without any coordination. syndicate.web.supervise keeps them
+running; this module is what each of them runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -28,10 +28,13 @@ from syndicate.catalog import (
     feed_path,
 )
 from syndicate.config import Config
+from syndicate.live import fingerprint
 from syndicate.models import SITE, Scope
 from syndicate.store import Store
-from syndicate.web.app import make_app
+from syndicate.web.app import REQUEST_TIMEOUT, make_app
+from syndicate.web.fetching import stop_fetching
 from syndicate.web.keys import LIVE
+from syndicate.web.supervise import BOOT_FAILED, StoreLock, Supervisor, claim_port
 
 
 def startup_urls(config: Config, root: str) -> list[str]:
@@ -44,35 +47,104 @@ def startup_urls(config: Config, root: str) -> list[str]:
     return urls
 
 
-def _listen(host: str, port: int, *, listen: bool) -> socket.socket:
+def _listen(host: str, port: int) -> socket.socket:
+    """A worker's own socket on the shared port, bound but not yet listening:
+    the kernel hands it connections only once the worker serves (aiohttp
+    listens when the site starts), so none wait on a worker still starting."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    if listen:
-        sock.listen(1024)
-        sock.setblocking(False)
     return sock
 
 
-async def _serve_worker(config: Config, sock: socket.socket, leader: bool, fetcher: bool) -> None:
-    store = Store.open(config.store_path, create=False)
-    app = make_app(config, store, fetcher=fetcher, leader=leader)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    stop = asyncio.Event()
+#: Seconds the requests in flight get to finish after SIGTERM (the supervisor
+#: kills a worker still running STOP_TIMEOUT seconds after it)...
+GRACE = 6.0
+#: ...and then what aiohttp's own shutdown gives a handler still running
+#: before it cancels it.
+LAST_CALL = 2.0
+#: Seconds between looks at the connections while they finish.
+DRAIN_STEP = 0.05
+
+
+async def _drain(runner: web.AppRunner, seconds: float) -> None:
+    """Let the requests in flight finish, closing each connection once it is idle,
+    until none is busy or ``seconds`` have passed.
+
+    aiohttp's graceful shutdown (``runner.cleanup``) stops reading every
+    connection at once, so a request whose body is still arriving (a PUT from
+    the CMS on a slow link) would never get the rest of it; this comes first.
+    """
+    server = runner.server
+    if server is None:
+        return
+    for _ in range(int(seconds / DRAIN_STEP)):
+        busy = False
+        for connection in server.connections:
+            # aiohttp has no public word for "handling a request"; if the
+            # attribute goes away, every connection counts as busy until it
+            # closes or the time is up, which is safe.
+            if getattr(connection, "_request_in_progress", True):
+                busy = True
+            else:
+                connection.close()
+        if not busy:
+            return
+        await asyncio.sleep(DRAIN_STEP)
+
+
+async def _serve_worker(
+    config: Config,
+    store: Store,
+    sock: socket.socket,
+    *,
+    leader: bool,
+    fetcher: bool,
+    seen: str,
+    serving: Callable[[], None] = lambda: None,
+) -> None:
+    """Serve on ``sock`` until SIGTERM or SIGINT, then stop gracefully.
+
+    Stopping: close the listening socket (no new connection is accepted),
+    stop the fetcher between sources and meanwhile let the requests in
+    flight finish (GRACE seconds, then LAST_CALL), then close the app.
+
+    ``seen`` is the fingerprint of config.toml when the server started: a
+    worker started later (a restart) reloads the file if it changed since, so
+    it serves the config the other workers serve.
+    """
     loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    # SIGHUP: read config.toml again now (it is also checked every few seconds).
-    loop.add_signal_handler(signal.SIGHUP, app[LIVE].reload)
+    app = make_app(config, store, fetcher=fetcher, leader=leader)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=LAST_CALL,
+        keepalive_timeout=REQUEST_TIMEOUT,
+    )
+    await runner.setup()
     try:
-        await stop.wait()
+        live = app[LIVE]
+        if live.seen != seen:
+            live.reload("file")
+        # SIGHUP: read config.toml again now (it is also checked every few seconds).
+        loop.add_signal_handler(signal.SIGHUP, live.reload)
+        if not stop.is_set():
+            await web.SockSite(runner, sock).start()
+            serving()
+            role = "leader: worker" if leader else "worker"
+            print(f"syndicate: {role} pid {os.getpid()} serving", file=sys.stderr, flush=True)
+            await stop.wait()
+        for site in list(runner.sites):
+            await site.stop()
+        await asyncio.gather(stop_fetching(app), _drain(runner, GRACE))
     finally:
         await runner.cleanup()
-        store.close()
 
 
 def _tame_malloc() -> None:
@@ -93,10 +165,31 @@ def _tame_malloc() -> None:
         pass
 
 
-def _worker(config: Config, host: str, port: int, leader: bool, fetcher: bool) -> None:
+def _worker(
+    config: Config,
+    host: str,
+    port: int,
+    *,
+    leader: bool,
+    fetcher: bool,
+    seen: str,
+    serving: Callable[[], None] = lambda: None,
+) -> None:
     _tame_malloc()
-    sock = _listen(host, port, listen=True)
-    asyncio.run(_serve_worker(config, sock, leader, fetcher))
+    sock = _listen(host, port)
+    store = Store.open(config.store_path, create=False)
+    try:
+        asyncio.run(
+            _serve_worker(
+                config, store, sock, leader=leader, fetcher=fetcher, seen=seen, serving=serving
+            )
+        )
+    finally:
+        # Only now: asyncio.run has waited for the build threads, which may
+        # still be reading the store after their tasks were cancelled (the
+        # change door's first census, a feed build); closing it under them
+        # crashes SQLite.
+        store.close()
 
 
 def run_server(
@@ -111,8 +204,13 @@ def run_server(
 
     The first worker is the leader: it runs the change door, so whatever
     acts on a change (push, purge) acts once however many workers serve, and
-    the sidebar's fetcher unless ``fetch`` is off. The supervisor picks it
-    when it forks, so exactly one process ever holds the role.
+    the sidebar's fetcher unless ``fetch`` is off. With several workers a
+    supervisor (syndicate.web.supervise) forks them, restarts any that dies
+    (a dead leader's slot is refilled by a new leader) and stops them
+    gracefully; with one, this process serves alone.
+
+    Refuses (ServeError) while another server holds the store or listens on
+    the port.
     """
     host = host or config.server.host
     port = config.server.port if port is None else port
@@ -122,71 +220,55 @@ def run_server(
     # A reload signal during start-up must not kill us (SIGHUP's default
     # action); the workers install their real handler once they serve.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    # Hold the port (bound, not listening) so port 0 resolves once for every worker.
-    holder = _listen(host, port, listen=False)
-    port = holder.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    root = f"http://{shown}:{port}"
-    print(f"syndicate: serving {config.site.title!r} on {root} with {count} worker(s)", flush=True)
-    for url in startup_urls(config, root):
-        print(f"  {url}", flush=True)
-    if count == 1:
-        _worker(config, host, port, True, fetch)
-        return
-    _supervise(config, host, port, count, fetch)
-
-
-def _supervise(config: Config, host: str, port: int, count: int, fetch: bool) -> None:
-    children: list[int] = []
-    for index in range(count):
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                # Until the worker's own handler is in place, a reload signal
-                # must not kill it (SIGHUP's default action).
-                signal.signal(signal.SIGHUP, signal.SIG_IGN)
-                _worker(config, host, port, index == 0, fetch and index == 0)
-            except BaseException as exc:  # a worker must never fall back into the parent loop
-                print(f"syndicate worker: {exc}", file=sys.stderr, flush=True)
-                code = 1
-            finally:
-                os._exit(code)
-        children.append(pid)
-    _wait_for(children)
-
-
-def _wait_for(children: Sequence[int]) -> None:
-    """Forward SIGINT/SIGTERM to the workers; if one dies, stop them all."""
-    alive = set(children)
-
-    def stop(signum: int, frame: object) -> None:
-        for pid in alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-
-    def hangup(signum: int, frame: object) -> None:
-        for pid in alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGHUP)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, hangup)
-    failed = False
-    while alive:
+    seen = fingerprint(config.source)
+    lock = StoreLock.take(config.store_path)
+    try:
+        # Hold the port (bound, not listening) so port 0 resolves once for every worker.
+        holder = claim_port(host, port)
         try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        alive.discard(pid)
-        if os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM):
-            failed = True
-            stop(signal.SIGTERM, None)
-    print("syndicate: stopped", file=sys.stderr, flush=True)
-    if failed:
-        sys.exit(1)
+            port = holder.getsockname()[1]
+            shown = f"[{host}]" if ":" in host else host
+            root = f"http://{shown}:{port}"
+            lock.name(f"{shown}:{port}")
+            print(
+                f"syndicate: serving {config.site.title!r} on {root} with {count} worker(s)",
+                flush=True,
+            )
+            for url in startup_urls(config, root):
+                print(f"  {url}", flush=True)
+            if count == 1:
+                _worker(config, host, port, leader=True, fetcher=fetch, seen=seen)
+                return
+
+            def work(index: int) -> int:
+                started = False
+
+                def serving() -> None:
+                    nonlocal started
+                    started = True
+
+                try:
+                    _worker(
+                        config,
+                        host,
+                        port,
+                        leader=index == 0,
+                        fetcher=fetch and index == 0,
+                        seen=seen,
+                        serving=serving,
+                    )
+                except Exception as exc:
+                    print(f"syndicate worker: {exc}", file=sys.stderr, flush=True)
+                    return 1 if started else BOOT_FAILED
+                return 0
+
+            supervisor = Supervisor(count, work, close_in_child=[lock.fd, holder.fileno()])
+            if supervisor.run() != 0:
+                sys.exit(1)
+        finally:
+            holder.close()
+    finally:
+        lock.release()
 
 
 def get_once(config: Config, path: str) -> tuple[int, str, bytes]:
