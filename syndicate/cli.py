@@ -61,9 +61,23 @@ class Context:
 
 @contextmanager
 def progress(length: int, label: str) -> Iterator[Any]:
-    """A progress bar on a terminal; silent when stderr is not one (CI, pipes)."""
+    """A progress bar on a terminal; silent when stderr is not one (CI, pipes, cron).
+
+    click's bar still prints its label once on a file that is not a terminal,
+    a stray line in every cron mail; so off a terminal there is no bar at all.
+    """
+    if not sys.stderr.isatty():
+        yield _Silent()
+        return
     with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
         yield bar
+
+
+class _Silent:
+    """Stands in for a progress bar where nobody is watching."""
+
+    def update(self, steps: int) -> None:
+        pass
 
 
 class Commands(click.Group):

@@ -218,6 +218,9 @@ async def test_fetch_command_prints_a_table_and_exits_0_despite_failures(
     assert "Good" in text
     assert "404" in text
     assert "2 source(s) fetched, 1 failed" in text
+    # stderr is a pipe here, not a terminal: no progress line (a cron mail stays clean).
+    assert "fetching" not in err.decode()
+    assert err.decode().strip() == ""
 
 
 async def test_sidebar_shows_fetched_entries(outside: Outside, tmp_path: Path, aiohttp_client: Any):
@@ -303,3 +306,99 @@ async def test_every_sample_document_through_the_whole_pipeline(
         return
     assert reports[0].outcome == "updated", reports[0].error
     assert sorted(titles(config, "Doc")) == sorted(e.title for e in expected)
+
+
+# -- issue 12, point 16: the source's language on each sidebar item -----------------
+
+
+async def test_each_sources_language_is_kept_and_given_to_its_sidebar_items(
+    outside: Outside, tmp_path: Path, aiohttp_client: Any
+):
+    from lxml import html as lxml_html
+
+    from syndicate.web.app import make_app
+    from tests.test_fetch_parse import FRENCH_ATOM
+
+    outside.documents["/arabic.xml"] = Document((DATA / "arabic.xml").read_bytes())
+    outside.documents["/french.atom"] = Document(FRENCH_ATOM, content_type="application/atom+xml")
+    config = write_config(
+        tmp_path, outside, {"Arabic": "/arabic.xml", "French": "/french.atom", "Plain": "/feed.xml"}
+    )
+    await run(config)
+    state = rows(config)
+    assert (state["Arabic"].language, state["French"].language) == ("ar", "fr-FR")
+    assert state["Plain"].language is None
+
+    client = await aiohttp_client(make_app(config))
+    items = (await (await client.get("/latest-news.json")).json())["items"]
+    langs = {i["title"]: (i["lang"], i["dir"]) for i in items}
+    assert langs["انتخابات جديدة في البلاد"] == ("ar", "rtl")
+    assert langs["Grève des cheminots : le trafic perturbé"] == ("fr-FR", "ltr")
+    assert langs["An English dispatch in a French feed"] == ("en", "ltr")  # its own xml:lang
+    assert langs["Ein Titel auf Deutsch"] == ("de", "ltr")
+    assert langs["First story"] == (None, "auto")  # no language declared
+
+    page = lxml_html.fragment_fromstring(await (await client.get("/latest-news")).text())
+    titles_html = {
+        bdi.text: (bdi.get("lang"), bdi.get("dir"))
+        for bdi in page.xpath(".//li/*[@class='latest-news-link']/bdi")
+    }
+    assert titles_html["مدينة القدس"] == ("ar", "rtl")
+    assert titles_html["Grève des cheminots : le trafic perturbé"] == ("fr-FR", "ltr")
+    assert titles_html["An English dispatch in a French feed"] == ("en", "ltr")
+    assert titles_html["Second story"] == (None, None)
+    # Only the title: the source's name and "5 minutes ago" are the site's words.
+    assert not page.xpath(".//li[@lang or @dir]")
+    assert not page.xpath(".//span[@class='latest-news-source']/bdi[@lang or @dir]")
+
+
+async def test_a_change_of_language_alone_changes_the_sidebar(outside: Outside, tmp_path: Path):
+    body = (DATA / "arabic.xml").read_bytes()
+    outside.documents["/arabic.xml"] = Document(body)
+    config = write_config(tmp_path, outside, {"Arabic": "/arabic.xml"})
+    await run(config)
+
+    def changes() -> int:
+        with Store.open(config.store_path) as store:
+            return int(store.conn.execute("SELECT COUNT(*) FROM feed_changes").fetchone()[0])
+
+    before = changes()
+    outside.documents["/arabic.xml"] = Document(body.replace(b"<language>ar</language>", b""))
+    (report,) = await run(config, everything=True)
+    assert (report.outcome, report.new, report.updated) == ("updated", 0, 0)
+    assert rows(config)["Arabic"].language is None
+    assert changes() == before + 1, "the items' lang and dir change: the sidebar is rebuilt"
+    (report,) = await run(config, everything=True)  # the same again: 304, nothing
+    assert changes() == before + 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction"),
+    [
+        ("ar", "rtl"),
+        ("ar-EG", "rtl"),
+        ("he", "rtl"),
+        ("fa-IR", "rtl"),
+        ("ur", "rtl"),
+        ("ps", "rtl"),
+        ("sd", "rtl"),
+        ("ug", "rtl"),
+        ("yi", "rtl"),
+        ("dv", "rtl"),
+        ("ckb-IQ", "rtl"),
+        ("pa-Arab", "rtl"),  # the script decides when the tag names one
+        ("az-Arab-IR", "rtl"),
+        ("ar-Latn", "ltr"),
+        ("sd-Deva", "ltr"),
+        ("zh-yue-Hant", "ltr"),
+        ("en-US", "ltr"),
+        ("fr-FR", "ltr"),
+        ("ku", "ltr"),  # Kurmanji, written in Latin letters; Sorani is ckb
+        (None, None),
+        ("", None),
+    ],
+)
+def test_text_direction(lang: str | None, direction: str | None):
+    from syndicate.documents.sidebar import text_direction
+
+    assert text_direction(lang) == direction
