@@ -137,5 +137,9 @@ class CleanEntry:
     key: str
     title: str
     link: str
-    #: None when the document gave no plausible date (the store uses first-seen).
+    #: The date the document gave, in the future or not; None when it gave no
+    #: plausible one (the store keeps it unknown and orders it by first-seen).
     published: datetime | None
+    #: The entry's own language (a BCP 47 tag), only when it declares one that
+    #: differs from its source's; None: as its source.
+    language: str | None = None

@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 
 from syndicate.fetch.clean import (
     EARLIEST,
+    FUTURE_MAX,
     KEY_MAX,
     LINK_MAX,
     TITLE_MAX,
     clean,
     clean_date,
+    clean_language,
     clean_link,
     clean_title,
     entry_key,
@@ -186,8 +188,13 @@ NAIVE_2024 = datetime(2024, 5, 1, 10, 0)  # deliberately naive
         (utc(1990, 6, 1), None),
         (utc(1994, 12, 31, 23, 59, 59), None),
         (EARLIEST, EARLIEST),
-        (utc(2999, 1, 1), FETCHED),
-        (FETCHED + timedelta(seconds=1), FETCHED),
+        # Issue 12: a future date is kept as it is, never clamped to the fetch
+        # time; only one beyond FUTURE_MAX (a placeholder year) is implausible.
+        (utc(2999, 1, 1), None),
+        (FETCHED + timedelta(seconds=1), FETCHED + timedelta(seconds=1)),
+        (FETCHED + timedelta(days=3), FETCHED + timedelta(days=3)),
+        (FETCHED + FUTURE_MAX, FETCHED + FUTURE_MAX),
+        (FETCHED + FUTURE_MAX + timedelta(seconds=1), None),
         (FETCHED, FETCHED),
     ],
 )
@@ -200,7 +207,8 @@ def test_clean_date(value: datetime | None, expected: datetime | None):
 
 def test_clean_date_with_naive_fetch_time():
     naive_fetch = datetime(2024, 6, 1, 12, 0)  # deliberately naive
-    assert clean_date(utc(2030, 1, 1), fetched_at=naive_fetch) == FETCHED
+    assert clean_date(utc(2024, 6, 2), fetched_at=naive_fetch) == utc(2024, 6, 2)
+    assert clean_date(utc(2030, 1, 1), fetched_at=naive_fetch) is None
 
 
 # -- keys -----------------------------------------------------------------------
@@ -324,7 +332,7 @@ def test_dates_document():
         ("No date", None),
         ("The epoch", None),
         ("Nineteen ninety", None),
-        ("Far future", FETCHED),
+        ("Far future", None),  # 2999: a placeholder, not a date (it was clamped to FETCHED)
         ("Unparseable", None),
         ("Offset from UTC", utc(2024, 5, 15, 4, 0)),
         ("Epoch pubDate but a plausible dc:date", utc(2024, 5, 1, 12, 0)),
@@ -609,4 +617,64 @@ def test_clean_output_invariants(entries: list[EntryData], limit: int):
     for item in out:
         assert item.title
         assert item.link == "" or item.link.startswith(("http://", "https://"))
-        assert item.published is None or EARLIEST <= item.published <= FETCHED
+        assert item.published is None or EARLIEST <= item.published <= FETCHED + FUTURE_MAX
+
+
+# -- languages (issue 12, point 16) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("ar", "ar"),
+        ("en-us", "en-US"),
+        ("en_GB", "en-GB"),
+        (" FR-ca ", "fr-CA"),
+        ("zh-hant-tw", "zh-Hant-TW"),
+        ("sr-Latn", "sr-Latn"),
+        ("es-419", "es-419"),
+        ("de-CH-1901", "de-CH-1901"),
+        ("ckb-IQ", "ckb-IQ"),
+        ("en-US-x-Twain", "en-US-x-twain"),
+        ("iw", "he"),  # deprecated codes old software still writes
+        ("ji", "yi"),
+        ("und", None),  # well formed, but naming no language
+        ("mul", None),
+        ("English", None),
+        ("en-US, fr", None),
+        ("en_US.UTF-8", None),
+        ("e", None),
+        ("x-klingon", None),
+        ("ar-", None),
+        ("<script>", None),
+        ("en-" + "a" * 70, None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_clean_language(value: str | None, expected: str | None):
+    assert clean_language(value) == expected
+
+
+def test_an_entry_keeps_a_language_only_when_it_differs_from_its_sources():
+    feed = FeedData(
+        title=None,
+        link=None,
+        ttl=None,
+        language="fr_fr",
+        entries=(
+            EntryData("1", "https://e.com/1", "Un", None, None, URL, None, "fr-FR"),
+            EntryData("2", "https://e.com/2", "Two", None, None, URL, None, "EN"),
+            EntryData("3", "https://e.com/3", "Trois", None, None, URL, None, None),
+            EntryData("4", "https://e.com/4", "Quatre", None, None, URL, None, "gibberish!"),
+        ),
+    )
+    assert [e.language for e in clean(feed, fetched_at=FETCHED)] == [None, "en", None, None]
+
+
+def test_arabic_and_french_documents_clean_to_their_languages():
+    from tests.test_fetch_parse import FRENCH_ATOM
+
+    assert [e.language for e in cleaned("arabic.xml")] == [None, None, None]
+    french = clean(parse(FRENCH_ATOM, url=URL, headers={}), fetched_at=FETCHED)
+    assert [e.language for e in french] == [None, "en", "de"]

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syndicate.fetch.clean import clean
+from syndicate.fetch.clean import FUTURE_MAX, clean
 from syndicate.fetch.parse import parse
 from syndicate.fetch.types import EntryData, FeedData, FetchError
 from syndicate.text import xml_safe
@@ -692,7 +692,7 @@ def _check(feed_or_error: FeedData | None) -> None:
         assert entry.link == "" or entry.link.startswith(("http://", "https://"))
         assert xml_safe(entry.title) == entry.title
         assert not set(entry.title) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-        assert entry.published is None or entry.published <= FETCHED
+        assert entry.published is None or entry.published <= FETCHED + FUTURE_MAX
 
 
 def _parse_or_none(body: bytes, headers: dict[str, str]) -> FeedData | None:
@@ -783,3 +783,78 @@ def test_doctype_removal_respects_quotes_and_comments_in_the_internal_subset():
         "repaired: 1 DOCTYPE or markup declarations removed, "
         "1 stray ampersands or undefined entities escaped"
     )
+
+
+# -- languages (issue 12, point 16) -----------------------------------------------
+
+FRENCH_ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr-FR">
+  <title>Le Quotidien</title>
+  <id>tag:quotidien.example,2024:feed</id>
+  <link href="https://quotidien.example/"/>
+  <updated>2024-05-14T08:00:00Z</updated>
+  <entry>
+    <title>Grève des cheminots : le trafic perturbé</title>
+    <id>tag:quotidien.example,2024:1</id>
+    <link href="https://quotidien.example/1"/>
+    <updated>2024-05-14T08:00:00Z</updated>
+  </entry>
+  <entry xml:lang="en">
+    <title>An English dispatch in a French feed</title>
+    <id>tag:quotidien.example,2024:2</id>
+    <link href="https://quotidien.example/2"/>
+    <updated>2024-05-14T07:00:00Z</updated>
+  </entry>
+  <entry>
+    <title xml:lang="de">Ein Titel auf Deutsch</title>
+    <id>tag:quotidien.example,2024:3</id>
+    <link href="https://quotidien.example/3"/>
+    <updated>2024-05-14T06:00:00Z</updated>
+  </entry>
+</feed>
+""".encode()
+
+
+def test_rss_language_element_is_the_feeds_language():
+    assert parsed("arabic.xml").language == "ar"
+    assert parsed("rss091.xml").language == "fr"
+    assert all(entry.language is None for entry in parsed("arabic.xml").entries)
+
+
+def test_atom_xml_lang_is_the_feeds_and_an_entrys_own_is_kept():
+    feed = parse(FRENCH_ATOM, url=URL, headers={})
+    assert feed.language == "fr-FR"
+    # Each entry's xml:lang in force on its title: the feed's, or its own.
+    assert [entry.language for entry in feed.entries] == ["fr-FR", "en", "de"]
+
+
+def test_rss_dc_language_on_an_item_is_its_own():
+    body = b"""<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+    <title>T</title><language>en-gb</language>
+    <item><title>One</title><guid>1</guid></item>
+    <item><title>Deux</title><guid>2</guid><dc:language>fr</dc:language></item>
+    </channel></rss>"""
+    feed = parse(body, url=URL, headers={})
+    assert feed.language == "en-gb"
+    assert [entry.language for entry in feed.entries] == [None, "fr"]
+
+
+def test_json_feed_language_and_an_items_own():
+    feed = parsed("jsonfeed-1.1.json")
+    assert feed.language == "en"
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "language": "he", "items": ['
+        b'{"id": "1", "title": "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"},'
+        b'{"id": "2", "title": "Hello", "language": "en-US"}]}'
+    )
+    feed = parse(body, url=URL, headers={"content-type": "application/feed+json"})
+    assert feed.language == "he"
+    assert [entry.language for entry in feed.entries] == [None, "en-US"]
+
+
+def test_a_servers_content_language_is_not_the_feeds():
+    """A site-wide Content-Language says nothing about an outside feed's text."""
+    feed = parse(doc("atom-xmlbase.xml"), url=URL, headers={"Content-Language": "de"})
+    assert feed.language is None
+    assert {entry.language for entry in feed.entries} == {None}
+    assert parsed("arabic.xml", headers={"Content-Language": "en"}).language == "ar"

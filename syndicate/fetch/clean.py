@@ -2,8 +2,8 @@
 
 Nothing from an outside feed reaches a page as markup. Titles become plain
 text (the templates escape them again; this is the second wall, not the
-only one); links become absolute http(s) URLs or nothing; dates become UTC,
-plausible and not in the future, or None.
+only one); links become absolute http(s) URLs or nothing; dates become UTC
+and plausible, or None; languages become BCP 47 tags, or None.
 
 Decisions, and why:
 
@@ -31,10 +31,21 @@ Decisions, and why:
 * **Long titles end at a word**: cut before the word that crosses the cap,
   with an ellipsis; only a title without a space in its second half (a URL,
   a run of CJK) is cut mid-word, and never inside a combining sequence.
+* **Future dates are kept**, not clamped to the fetch time: clamping made
+  the stored date move on every fetch (a rewrite, a sidebar change) and
+  lost the real one. The store orders such an entry by when it was first
+  seen (see :mod:`syndicate.store.sources`). Only a date more than
+  :data:`FUTURE_MAX` after the fetch is implausible (a "2999" placeholder)
+  and counts as missing, like one before :data:`EARLIEST`.
 * **The limit keeps the newest**, in document order: normal feeds are
   newest first, but some list oldest first, so when there are more than
-  ``limit`` entries the ones kept are those with the latest dates, undated
-  ones counting as newest (the store dates them at first sight, i.e. now).
+  ``limit`` entries the ones kept are those the sidebar would show first
+  (an entry undated or dated after the fetch is ordered as first seen now).
+* **Languages** are the document's own declarations, normalised to BCP 47
+  casing (``en_us`` -> ``en-US``); anything that is not a well-formed tag
+  ("English", "en-US, fr") is dropped rather than guessed at, and so are the
+  tags that say nothing (``und``, ``mul``, ``zxx``, ``mis``). An entry keeps a
+  language of its own only when it differs from its source's.
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Final
 from urllib.parse import quote, urljoin, urlsplit
@@ -56,13 +67,16 @@ from syndicate.text import collapse_whitespace, xml_safe
 __all__ = [
     "EARLIEST",
     "FRAGMENT_MAX",
+    "FUTURE_MAX",
     "KEY_MAX",
+    "LANGUAGE_MAX",
     "LINK_MAX",
     "TEXT_FRAGMENT_MAX",
     "TEXT_TITLE_MAX",
     "TITLE_MAX",
     "clean",
     "clean_date",
+    "clean_language",
     "clean_link",
     "clean_title",
     "entry_key",
@@ -88,6 +102,11 @@ LINK_MAX: Final = 2048
 KEY_MAX: Final = 512
 #: Earlier dates are implausible for a news entry (the epoch, 1990 defaults).
 EARLIEST: Final = datetime(1995, 1, 1, tzinfo=UTC)
+#: Dates further than this after the fetch are implausible too (placeholders
+#: such as 2999-12-31); nearer future dates are kept as they are.
+FUTURE_MAX: Final = timedelta(days=366)
+#: Longer language tags are refused (RFC 5646 section 4.4.1 asks for 35 at least).
+LANGUAGE_MAX: Final = 64
 
 _ELLIPSIS: Final = "\u2026"
 # Inside a URL browsers drop tab and newline, and trim C0 controls and
@@ -257,7 +276,14 @@ def clean_link(link: str | None, *, base: str | None) -> str | None:
 
 
 def clean_date(value: datetime | None, *, fetched_at: datetime) -> datetime | None:
-    """UTC; None if implausible (before 1995, the epoch); never after ``fetched_at``."""
+    """UTC, as the document gave it, future or not; None if implausible.
+
+    Implausible: before :data:`EARLIEST` (the epoch, 1990 defaults), or more
+    than :data:`FUTURE_MAX` after ``fetched_at`` (a placeholder year). A
+    date a little ahead of the fetch (a time zone got wrong, an embargo) is
+    kept as it is: never clamped to the fetch time, which would change it on
+    every fetch and lose it.
+    """
     if value is None:
         return None
     if value.tzinfo is None:
@@ -266,11 +292,59 @@ def clean_date(value: datetime | None, *, fetched_at: datetime) -> datetime | No
         fetched_at = fetched_at.replace(tzinfo=UTC)
     try:
         value = value.astimezone(UTC)
+        latest = fetched_at.astimezone(UTC) + FUTURE_MAX
     except (ValueError, OverflowError):
         return None
-    if value < EARLIEST:
+    if value < EARLIEST or value > latest:
         return None
-    return min(value, fetched_at.astimezone(UTC))
+    return value
+
+
+# A well-formed BCP 47 language tag (RFC 5646 section 2.1), without the
+# grandfathered and private-use-only forms: a primary language of 2-3 letters,
+# extended language subtags, script, region, variants, extensions, private use.
+_LANGUAGE_TAG = re.compile(
+    r"""(?P<language>[a-z]{2,3})
+        (?P<extlang>(?:-[a-z]{3}){0,3})
+        (?:-(?P<script>[a-z]{4}))?
+        (?:-(?P<region>[a-z]{2}|[0-9]{3}))?
+        (?P<rest>(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*
+                 (?:-[0-9a-wy-z](?:-[a-z0-9]{2,8})+)*
+                 (?:-x(?:-[a-z0-9]{1,8})+)?)""",
+    re.ASCII | re.IGNORECASE | re.VERBOSE,
+)
+#: Deprecated codes still written by old software (Java's Locale), and their
+#: replacements (the IANA registry's Preferred-Value).
+_LANGUAGE_ALIASES: Final = {"iw": "he", "ji": "yi", "in": "id"}
+#: Tags that are well formed but name no language a reader could use.
+_NO_LANGUAGE: Final = frozenset({"und", "mul", "zxx", "mis"})
+
+
+def clean_language(value: str | None) -> str | None:
+    """A declared language as a BCP 47 tag in its conventional casing, or None.
+
+    ``en_us`` -> ``en-US``, ``ZH-hant-tw`` -> ``zh-Hant-TW``, ``iw`` -> ``he``.
+    Anything that is not one well-formed tag ("English", "en-US, fr",
+    ``en_US.UTF-8``) is None, as are ``und``, ``mul``, ``zxx`` and ``mis``.
+    """
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip().replace("_", "-")
+    if len(text) > LANGUAGE_MAX:
+        return None
+    match = _LANGUAGE_TAG.fullmatch(text)
+    if match is None:
+        return None
+    language = match["language"].lower()
+    language = _LANGUAGE_ALIASES.get(language, language)
+    if language in _NO_LANGUAGE:
+        return None
+    parts = [language + match["extlang"].lower()]
+    if match["script"]:
+        parts.append(match["script"].title())
+    if match["region"]:
+        parts.append(match["region"].upper())
+    return "-".join(parts) + match["rest"].lower()
 
 
 def _hash(text: str) -> str:
@@ -308,7 +382,9 @@ class _HomePage:
         return self.judged[base]
 
 
-def _clean_entry(entry: EntryData, *, home: _HomePage, fetched_at: datetime) -> CleanEntry | None:
+def _clean_entry(
+    entry: EntryData, *, home: _HomePage, fetched_at: datetime, language: str | None
+) -> CleanEntry | None:
     title = clean_title(entry.title)
     fallback = f"title:{title}"
     if not title:
@@ -320,24 +396,30 @@ def _clean_entry(entry: EntryData, *, home: _HomePage, fetched_at: datetime) -> 
     published = clean_date(entry.published, fetched_at=fetched_at) or clean_date(
         entry.updated, fetched_at=fetched_at
     )
+    own = clean_language(entry.language)
     return CleanEntry(
         key=entry_key(entry.guid, link, fallback=fallback),
         title=title,
         link=link or home.for_base(entry.base),
         published=published,
+        language=own if own != language else None,
     )
 
 
-def _newest(entries: list[CleanEntry], limit: int) -> list[CleanEntry]:
-    """The ``limit`` newest entries (undated count as newest), in their order."""
+def _newest(entries: list[CleanEntry], limit: int, fetched_at: datetime) -> list[CleanEntry]:
+    """The ``limit`` entries the sidebar would show first, in their order.
+
+    Ranked as the store orders a new entry: by its date, or by the fetch time
+    (its first sight) when it has none or one after the fetch; ties by position.
+    """
     if len(entries) <= limit:
         return entries
-    far_future = datetime.max.replace(tzinfo=UTC)
-    ranked = sorted(
-        range(len(entries)),
-        key=lambda i: (entries[i].published or far_future, -i),
-        reverse=True,
-    )
+    seen = fetched_at if fetched_at.tzinfo else fetched_at.replace(tzinfo=UTC)
+
+    def shown_at(entry: CleanEntry) -> datetime:
+        return seen if entry.published is None else min(entry.published, seen)
+
+    ranked = sorted(range(len(entries)), key=lambda i: (shown_at(entries[i]), -i), reverse=True)
     return [entries[i] for i in sorted(ranked[:limit])]
 
 
@@ -361,5 +443,9 @@ def clean(feed: FeedData, *, fetched_at: datetime, limit: int = 200) -> list[Cle
     if limit <= 0:
         return []
     home = _HomePage(feed.link)
-    cleaned = (_clean_entry(entry, home=home, fetched_at=fetched_at) for entry in feed.entries)
-    return _newest(_unique(entry for entry in cleaned if entry is not None), limit)
+    language = clean_language(feed.language)
+    cleaned = (
+        _clean_entry(entry, home=home, fetched_at=fetched_at, language=language)
+        for entry in feed.entries
+    )
+    return _newest(_unique(entry for entry in cleaned if entry is not None), limit, fetched_at)

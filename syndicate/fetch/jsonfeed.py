@@ -14,6 +14,8 @@ where it matters to a sidebar and forgiving where producers stray:
   :func:`parse_json_feed`); so is an item's text, for an item without a
   title: its ``summary`` (HTML, like the title), else ``content_text``
   (escaped: it is plain text), else ``content_html``.
+* ``language`` (JSON Feed 1.1, the feed's and an item's own) is handed on as
+  written; :mod:`.clean` judges it.
 * A JSON Feed with an empty ``items`` list is a feed with no entries, not
   an error; an object with an ``items`` list but neither a JSON Feed
   ``version`` nor a single item object is not a feed.
@@ -111,6 +113,7 @@ def parse_json_feed(text: str, *, url: str, notes: list[str]) -> FeedData:
                 updated=_json_date(item.get("date_modified")),
                 base=url or None,
                 text=_item_text(item),
+                language=_json_string(item.get("language")),
             )
         )
     if not entries and not known:
@@ -123,4 +126,5 @@ def parse_json_feed(text: str, *, url: str, notes: list[str]) -> FeedData:
         ttl=None,
         entries=tuple(entries),
         warning="; ".join(notes) or None,
+        language=_json_string(document.get("language")),
     )

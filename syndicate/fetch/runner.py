@@ -24,7 +24,7 @@ from typing import Literal, TypeVar
 from syndicate.clock import SYSTEM, Clock
 from syndicate.config import Config, SourceConfig
 from syndicate.fetch import schedule
-from syndicate.fetch.clean import clean, clean_title
+from syndicate.fetch.clean import clean, clean_language, clean_title
 from syndicate.fetch.parse import parse
 from syndicate.fetch.retrieve import Retriever
 from syndicate.fetch.types import CleanEntry, FetchError
@@ -58,6 +58,8 @@ class Parsed:
     ttl: int | None
     warning: str | None
     entries: tuple[CleanEntry, ...]
+    #: The source's language, a BCP 47 tag, or None when the document declares none.
+    language: str | None = None
 
 
 def parse_and_clean(
@@ -66,7 +68,7 @@ def parse_and_clean(
     """Runs in the parser process: bytes in, clean entries out (or a FetchError)."""
     feed = parse(body, url=url, headers=dict(headers))
     entries = clean(feed, fetched_at=fetched_at, limit=KEEP_PER_SOURCE)
-    return Parsed(feed.title, feed.ttl, feed.warning, tuple(entries))
+    return Parsed(feed.title, feed.ttl, feed.warning, tuple(entries), clean_language(feed.language))
 
 
 #: Seconds one document may take to parse; a pathological one is cut off and
@@ -244,6 +246,8 @@ class FetchRunner:
                 permanent_url=got.permanent_url,
                 # Cleaned as entry titles are; "" (a title of nothing but markup) clears it.
                 title=None if parsed.title is None else clean_title(parsed.title),
+                # The document's own; None (it declares none now) clears the stored one.
+                language=parsed.language,
             )
         )
         return SourceReport(

@@ -90,6 +90,9 @@ class EntryData:
     #: An HTML fragment (plain text arrives escaped): the entry's summary, else
     #: its content. What :mod:`.clean` makes a title from when there is none.
     text: str | None = None
+    #: The language the entry declares for itself (Atom ``xml:lang`` in force on
+    #: its title, RSS ``dc:language``, JSON Feed item ``language``), as written.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,6 @@ class FeedData:
     entries: tuple[EntryData, ...]
     #: Why the parser complained, if it did (the entries may still be usable).
     warning: str | None = None
+    #: The source's language as the document declares it (RSS ``<language>``,
+    #: ``xml:lang`` on the root, JSON Feed ``language``), not judged yet.
+    language: str | None = None

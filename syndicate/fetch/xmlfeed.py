@@ -21,6 +21,9 @@ text (its summary or description, else its content), from which
 :mod:`.clean` makes a title when there is none, is handed on the same way.
 RSS ``<ttl>`` (RSS 2.0, minutes) is kept for the scheduler. Dates are
 feedparser's, which reads RFC 822 and RFC 3339 dates and many broken variants.
+The language is the document's own (RSS ``<language>`` or ``dc:language``,
+``xml:lang`` on the root, an entry's ``xml:lang`` or ``dc:language``), never
+the server's ``Content-Language``; :mod:`.clean` judges it.
 
 A document must reach its end: one cut off before its root element closes
 is refused whole, with lxml's reason (:func:`cut_off_reason`), because
@@ -54,6 +57,9 @@ def _feedparser(data: bytes, headers: Mapping[str, str], base: str) -> Any:
     passed = {key.lower(): value for key, value in headers.items()}
     passed["content-type"] = "application/xml; charset=utf-8"
     passed.pop("content-location", None)
+    # A server's Content-Language is often a site-wide default, not the
+    # feed's: only the document's own declaration names its language.
+    passed.pop("content-language", None)
     if base:
         passed["content-location"] = base
     return feedparser.parse(
@@ -140,6 +146,17 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _entry_language(entry: Any) -> str | None:
+    """The language an entry declares: its ``dc:language``, else the ``xml:lang``
+    in force on its title (inherited from the feed's when it has none of its own:
+    :mod:`.clean` keeps an entry's language only when it differs from the feed's)."""
+    own = _str_or_none(_get(entry, "language"))
+    if own:
+        return own
+    detail = _get(entry, "title_detail")
+    return _str_or_none(detail.get("language")) if isinstance(detail, Mapping) else None
+
+
 def _identities(
     data: bytes, entries: list[Any], *, url: str, headers: Mapping[str, str], notes: list[str]
 ) -> list[tuple[str | None, str | None]]:
@@ -209,6 +226,7 @@ def parse_xml_feed(
                 updated=_struct_to_datetime(_get(entry, "updated_parsed")),
                 base=base or url or None,
                 text=_entry_text(entry, atom=atom),
+                language=_entry_language(entry),
             )
         )
     link = _str_or_none(_get(feed, "link"))
@@ -220,4 +238,5 @@ def parse_xml_feed(
         ttl=_ttl(_get(feed, "ttl")),
         entries=tuple(built),
         warning="; ".join(notes) or None,
+        language=_str_or_none(_get(feed, "language")),
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from syndicate.models import CleanEntry, Validators, from_store_time, to_store_time
 from syndicate.store.core import Store
+from syndicate.store.schema import SIDEBAR_ORDER
 from syndicate.text import strip_bidi_controls
 
 #: Entries kept per source; older ones are dropped after each successful fetch.
@@ -48,6 +49,8 @@ class SourceRow:
     configured: bool
     title: str | None
     entries: int
+    #: The language the source's feed declares, a BCP 47 tag, or None.
+    language: str | None = None
 
     @property
     def fetch_url(self) -> str:
@@ -66,7 +69,29 @@ class SidebarItem:
     title: str
     #: An absolute http(s) URL, or "" for an entry with no safe link (show it as text).
     link: str
-    published: datetime
+    #: The date its feed gave, possibly in the future; None when it gave none.
+    published: datetime | None
+    #: When the fetcher first saw it (None only for items made by hand).
+    first_seen: datetime | None = None
+    #: Its language, a BCP 47 tag (its own, else its source's), or None if unknown.
+    lang: str | None = None
+
+    @property
+    def shown_at(self) -> datetime:
+        """Where it stands in the sidebar: its date, unless that is unknown or
+        after its first sight (then its first sight). Never in the future."""
+        if self.first_seen is None:
+            assert self.published is not None, "a SidebarItem needs a date or a first sight"
+            return self.published
+        if self.published is None:
+            return self.first_seen
+        return min(self.published, self.first_seen)
+
+
+#: SIDEBAR_ORDER for sidebar_entries AS e (SQLite still matches it to the indexes).
+_ENTRY_ORDER = SIDEBAR_ORDER.replace("published", "e.published").replace(
+    "first_seen", "e.first_seen"
+)
 
 
 def _name(value: Any) -> str:
@@ -82,7 +107,7 @@ _COLUMNS = (
     "s.id, s.url, s.name, s.current_url, s.etag, s.last_modified, s.last_fetch, s.next_fetch, "
     "s.last_status, s.failures, s.last_error, s.last_error_at, s.last_seconds, s.last_new, "
     "s.last_updated, s.retired_at, s.configured, s.title, "
-    "(SELECT COUNT(*) FROM sidebar_entries AS e WHERE e.source_id = s.id)"
+    "(SELECT COUNT(*) FROM sidebar_entries AS e WHERE e.source_id = s.id), s.language"
 )
 
 
@@ -106,6 +131,7 @@ def _row(r: Sequence[Any]) -> SourceRow:
         configured=bool(r[16]),
         title=strip_bidi_controls(r[17]) if r[17] else r[17],
         entries=int(r[18]),
+        language=r[19],
     )
 
 
@@ -194,18 +220,25 @@ class Sources:
         seconds: float,
         permanent_url: str | None = None,
         title: str | None = None,
+        language: str | None = None,
     ) -> tuple[int, int]:
         """Store a parsed document's entries; return (new, updated).
 
         An entry already stored (same key) is updated in place if its title,
-        link or date changed; an entry without a date keeps the time it was
-        first seen. An entry's link is "" when it has no safe one. Only the
-        newest KEEP_PER_SOURCE entries are kept. No entries at all is a
-        success too (a valid feed with nothing in it).
+        link, date or language changed, and only then: a document fetched again
+        unchanged writes no entry and logs no sidebar change. An entry's date
+        is the one its feed gave, even in the future, and NULL when it gave
+        none; ``first_seen`` is when it was first stored (see
+        :data:`~syndicate.store.schema.SIDEBAR_ORDER` for the order they make).
+        An entry's link is "" when it has no safe one. Only the first
+        KEEP_PER_SOURCE entries in the sidebar's order are kept. No entries at
+        all is a success too (a valid feed with nothing in it).
 
         ``title`` is the source's own title, already cleaned to plain text:
         None keeps the stored one (the document had none), "" clears it (the
-        document's title was nothing but markup).
+        document's title was nothing but markup). ``language`` is the
+        source's BCP 47 tag as this document declares it; None (it declares
+        none) clears the stored one. A change of language changes the sidebar.
         """
         stamp = to_store_time(now)
         new = updated = 0
@@ -213,46 +246,50 @@ class Sources:
             for entry in entries:
                 published = to_store_time(entry.published) if entry.published else None
                 row = conn.execute(
-                    "SELECT id, title, link, published, first_seen FROM sidebar_entries "
+                    "SELECT id, title, link, published, language FROM sidebar_entries "
                     "WHERE source_id = ? AND key = ?",
                     (source_id, entry.key),
                 ).fetchone()
                 if row is None:
                     conn.execute(
                         "INSERT INTO sidebar_entries (source_id, key, title, link, published, "
-                        "first_seen, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "first_seen, changed_at, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             source_id,
                             entry.key,
                             entry.title,
                             entry.link,
-                            published or stamp,
+                            published,
                             stamp,
                             stamp,
+                            entry.language,
                         ),
                     )
                     new += 1
                     continue
-                when = published or row[4]
-                if (row[1], row[2], row[3]) != (entry.title, entry.link, when):
+                if tuple(row[1:]) != (entry.title, entry.link, published, entry.language):
                     conn.execute(
                         "UPDATE sidebar_entries SET title = ?, link = ?, published = ?, "
-                        "changed_at = ? WHERE id = ?",
-                        (entry.title, entry.link, when, stamp, row[0]),
+                        "language = ?, changed_at = ? WHERE id = ?",
+                        (entry.title, entry.link, published, entry.language, stamp, row[0]),
                     )
                     updated += 1
-            conn.execute(
+            dropped = conn.execute(
                 "DELETE FROM sidebar_entries WHERE source_id = ?1 AND id NOT IN ("
                 "SELECT id FROM sidebar_entries WHERE source_id = ?1 "
-                "ORDER BY published DESC, id DESC LIMIT ?2)",
+                f"ORDER BY {SIDEBAR_ORDER} DESC, id DESC LIMIT ?2)",
                 (source_id, KEEP_PER_SOURCE),
-            )
+            ).rowcount
+            before = conn.execute(
+                "SELECT language FROM sources WHERE id = ?", (source_id,)
+            ).fetchone()
             conn.execute(
                 "UPDATE sources SET etag = :etag, last_modified = :last_modified, "
                 "last_fetch = :stamp, next_fetch = :next_fetch, last_status = :status, "
                 "failures = 0, last_seconds = :seconds, last_new = :new, last_updated = :updated, "
                 "current_url = coalesce(:permanent_url, current_url), "
-                "title = CASE WHEN :title IS NULL THEN title ELSE nullif(:title, '') END "
+                "title = CASE WHEN :title IS NULL THEN title ELSE nullif(:title, '') END, "
+                "language = :language "
                 "WHERE id = :id",
                 {
                     "etag": validators.etag,
@@ -265,10 +302,12 @@ class Sources:
                     "updated": updated,
                     "permanent_url": permanent_url,
                     "title": title,
+                    "language": language,
                     "id": source_id,
                 },
             )
-            if new or updated:
+            relabelled = before is not None and before[0] != language
+            if new or updated or dropped or relabelled:
                 self._log_sidebar_change()
         return new, updated
 
@@ -337,29 +376,45 @@ class Sources:
     # -- the sidebar --------------------------------------------------------------
 
     def latest(self, limit: int, caps: dict[str, int]) -> list[SidebarItem]:
-        """The newest entries across configured sources, at most caps[url] per source."""
+        """The newest entries across configured sources, at most caps[url] per source.
+
+        Newest in the sidebar's order (:data:`~syndicate.store.schema.SIDEBAR_ORDER`):
+        by date, but by first sight for an entry undated or dated after it.
+        """
         top = max(caps.values(), default=0)
         if not top:
             return []
+        order = _ENTRY_ORDER
         with self.store.lock:
             rows = self.store.rows(
-                """SELECT url, name, title, link, published FROM (
-                       SELECT s.url, s.name, e.title, e.link, e.published, e.id,
+                f"""SELECT url, name, title, link, published, first_seen, lang FROM (
+                       SELECT s.url, s.name, e.title, e.link, e.published, e.first_seen,
+                              coalesce(e.language, s.language) AS lang, e.id,
+                              {order} AS shown_at,
                               ROW_NUMBER() OVER (
-                                  PARTITION BY e.source_id ORDER BY e.published DESC, e.id DESC
+                                  PARTITION BY e.source_id ORDER BY {order} DESC, e.id DESC
                               ) AS rank
                          FROM sidebar_entries AS e JOIN sources AS s ON s.id = e.source_id
                         WHERE s.configured = 1)
-                    WHERE rank <= ? ORDER BY published DESC, id DESC""",
+                    WHERE rank <= ? ORDER BY shown_at DESC, id DESC""",
                 (top,),
             )
         shown: dict[str, int] = {}
         out: list[SidebarItem] = []
-        for url, name, title, link, published in rows:
+        for url, name, title, link, published, first_seen, lang in rows:
             if shown.get(url, 0) >= caps.get(url, 0):
                 continue
             shown[url] = shown.get(url, 0) + 1
-            out.append(SidebarItem(_name(name), title, link, from_store_time(published)))
+            out.append(
+                SidebarItem(
+                    _name(name),
+                    title,
+                    link,
+                    _time(published),
+                    from_store_time(first_seen),
+                    lang,
+                )
+            )
             if len(out) >= limit:
                 break
         return out
