@@ -229,6 +229,38 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(str(exc)) from exc
 
+    def backup(self, target: Path | str) -> int:
+        """Copy the store to ``target`` with SQLite's online backup; the pages copied.
+
+        Safe while the server and the CMS read and write: the copy is one read
+        transaction, a consistent snapshot, and in WAL mode writers go on
+        meanwhile (sqlite.org/backup.html, sqlite.org/wal.html), so no one has
+        to stop. The copy is
+        written beside ``target`` first and renamed over it only once whole,
+        and it is a plain rollback-journal file that opens on its own.
+        """
+        target = Path(target)
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        copy = sqlite3.connect(partial)
+        try:
+            with self.lock:
+                self.conn.backup(copy)  # one step: one consistent read snapshot (WAL)
+            copy.execute("PRAGMA journal_mode = DELETE")
+            pages = int(copy.execute("PRAGMA page_count").fetchone()[0])
+            result = copy.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.Error as exc:
+            copy.close()
+            partial.unlink(missing_ok=True)
+            failure = _failure(exc, target)
+            raise failure or StoreError(f"{target}: backup failed ({exc})") from exc
+        copy.close()
+        if result != "ok":
+            partial.unlink(missing_ok=True)
+            raise StoreError(f"{target}: the copy did not pass its check ({result})")
+        partial.replace(target)
+        return pages
+
     @contextmanager
     def transaction(self, patience: float | None = None) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE write transaction: everything in it lands, or nothing. Waits ``patience``
