@@ -7,7 +7,6 @@ non-zero exit status, never as a traceback.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import time
@@ -16,13 +15,19 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, NoReturn
-from urllib.parse import urlsplit
 
 import click
 
 from syndicate import __version__
 from syndicate.clock import SYSTEM, Clock
-from syndicate.config import CONFIG_ENV, Config, ConfigError, load_config, parse_config
+from syndicate.config import (
+    CONFIG_ENV,
+    Config,
+    ConfigError,
+    load_config,
+    parse_config,
+    private_fetching_warning,
+)
 from syndicate.errors import SyndicateError
 from syndicate.store import Outcome, Store, StoreError
 
@@ -103,37 +108,6 @@ class Commands(click.Group):
 def main(ctx: click.Context, config_path: str | None) -> None:
     """syndicate: feeds and syndication for news publishers."""
     ctx.obj = Context(config_path)
-
-
-def _is_public_host(host: str) -> bool:
-    """Whether a site at ``host`` is reachable by the public (not this machine or a LAN)."""
-    host = host.strip("[]").rstrip(".").lower()
-    if host == "localhost" or host.endswith((".localhost", ".local", ".test", ".internal")):
-        return False
-    try:
-        return ipaddress.ip_address(host).is_global
-    except ValueError:
-        return True  # a name in public DNS
-
-
-def private_fetching_warning(config: Config) -> str | None:
-    """A warning when the demo's setting reaches a production config.
-
-    ``allow_private_addresses`` lets sidebar sources (and anything an editor
-    or an OPML file adds) reach loopback and the private network: right for
-    the offline demo and the tests, a server-side request forgery hole on a
-    public site.
-    """
-    if not config.fetcher.allow_private_addresses:
-        return None
-    host = urlsplit(config.site.base_url).hostname or ""
-    if not _is_public_host(host):
-        return None
-    return (
-        "fetcher.allow_private_addresses is true while site.base_url "
-        f"({config.site.base_url}) is public: sidebar sources may then reach this machine "
-        "and its private network. Set it to false unless this is a demo."
-    )
 
 
 @main.command()

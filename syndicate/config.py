@@ -9,6 +9,7 @@ new setting is one line here and is validated and documented like the rest.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -511,3 +512,37 @@ def _defaults(cls: type[Any] = Config, prefix: str = "") -> dict[str, str]:
                 text = str(value)
             out[key] = f"`{text}`"
     return out
+
+
+# -- warnings (valid, but probably not meant) ---------------------------------------
+
+
+def _is_public_host(host: str) -> bool:
+    """Whether a site at ``host`` is reachable by the public (not this machine or a LAN)."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".test", ".internal")):
+        return False
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return True  # a name in public DNS
+
+
+def private_fetching_warning(config: Config) -> str | None:
+    """A warning when the demo's setting reaches a production config.
+
+    ``allow_private_addresses`` lets sidebar sources (and anything an editor
+    or an OPML file adds) reach loopback and the private network: right for
+    the offline demo and the tests, a server-side request forgery hole on a
+    public site.
+    """
+    if not config.fetcher.allow_private_addresses:
+        return None
+    host = urlsplit(config.site.base_url).hostname or ""
+    if not _is_public_host(host):
+        return None
+    return (
+        "fetcher.allow_private_addresses is true while site.base_url "
+        f"({config.site.base_url}) is public: sidebar sources may then reach this machine "
+        "and its private network. Set it to false unless this is a demo."
+    )
