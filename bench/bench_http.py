@@ -46,7 +46,7 @@ from xml.etree import ElementTree as ET
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import free_port, machine, revision  # noqa: E402
+from benchlib import children_of, free_port, machine, revision, status_kb  # noqa: E402
 
 from syndicate.config import load_config  # noqa: E402
 from syndicate.demo import generate_demo  # noqa: E402
@@ -88,27 +88,10 @@ def fail(message: str) -> NoReturn:
 # -- processes -------------------------------------------------------------------
 
 
-def children_of(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
 def start_time(pid: int) -> str | None:
     """Field 22 of /proc/PID/stat: when the process started, in clock ticks after boot."""
     with contextlib.suppress(OSError, IndexError):
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    return None
-
-
-def status_kb(pid: int, field_name: str) -> int | None:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field_name + ":"):
-                return int(line.split()[1])
     return None
 
 

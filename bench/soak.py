@@ -49,7 +49,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from bench_fetch import feed, wait_port
-from benchlib import free_port, machine, revision
+from benchlib import children_of, free_port, machine, revision, status_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -79,21 +79,9 @@ end
 """
 
 
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
 def rss_mib(pid: int) -> float | None:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return None
+    found = status_kb(pid, "VmRSS")
+    return found / 1024 if found is not None else None
 
 
 def command_name(pid: int) -> str:
@@ -104,7 +92,7 @@ def command_name(pid: int) -> str:
 
 def workers(server: int) -> list[int]:
     """The server's worker processes (not the fetcher's parser processes)."""
-    return [p for p in children(server) if "multiprocessing" not in command_name(p)]
+    return [p for p in children_of(server) if "multiprocessing" not in command_name(p)]
 
 
 def urls_from_opml(root: str) -> list[str]:
