@@ -82,10 +82,15 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def imports(path: Path) -> set[str]:
-    """Every module a file imports, at any depth (lazy imports inside functions too)."""
+def imports(path: Path, module: str | None = None) -> set[str]:
+    """Every module a file imports, at any depth (lazy imports inside functions too).
+
+    ``module`` is the file's dotted name (by default, from where it lies in
+    the package), against which relative imports are resolved.
+    """
     names: set[str] = set()
-    package = module_name(path).rsplit(".", 0 if path.name == "__init__.py" else 1)[0]
+    module = module or module_name(path)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -136,11 +141,22 @@ def test_the_rules_allow_what_the_layers_are_for():
 
 
 def test_relative_imports_are_resolved(tmp_path: Path):
-    # The imports() reader must see through "from ..web import x" too.
-    path = PACKAGE / "store" / "core.py"
-    names = imports(path)
-    assert "sqlite3" in names
-    assert "syndicate.models" in names
+    """A relative import reaching up a layer is caught like an absolute one."""
+    path = tmp_path / "sneaky.py"
+    path.write_text(
+        "import sqlite3\n"
+        "from ..web import keys\n"
+        "from . import core\n"
+        "def later():\n"
+        "    from ..fetch.types import FetchError\n",
+        encoding="utf-8",
+    )
+    names = imports(path, "syndicate.store.sneaky")
+    assert {"sqlite3", "syndicate.web", "syndicate.store", "syndicate.fetch.types"} <= names
+    assert violations("syndicate.store.sneaky", names) == [
+        "syndicate.store.sneaky (store) imports syndicate.fetch.types (fetch)",
+        "syndicate.store.sneaky (store) imports syndicate.web (web)",
+    ]
 
 
 # -- the pure modules --------------------------------------------------------------
