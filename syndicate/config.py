@@ -207,6 +207,9 @@ class ServerConfig:
     demo_feeds: str = rule(
         "", doc="Folder of sample outside feeds served at /demo-feeds/ (for the offline demo)"
     )
+    access_log: bool = rule(
+        False, doc="Log one line per request (method, path, status, time, request ID)"
+    )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ fleet of servers does not hit shared hosts in step.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 from concurrent.futures import Executor
@@ -31,8 +32,14 @@ class Pool:
 
 
 async def fetch_forever(
-    live: LiveConfig, store: Store, pool: Pool, rng: random.Random, clock: Clock
+    live: LiveConfig,
+    store: Store,
+    pool: Pool,
+    rng: random.Random,
+    clock: Clock,
+    outcomes: collections.Counter[str] | None = None,
 ) -> None:
+    """Fetch due sources every tick until cancelled; count each outcome in ``outcomes``."""
     await asyncio.sleep(rng.uniform(0.5, 2.0))  # let the server start answering first
     while True:
         config = live.config  # a reload takes effect from the next round
@@ -42,6 +49,8 @@ async def fetch_forever(
             reports = await runner.run()
             if runner.pool is not None:
                 pool.executor = runner.pool
+            if outcomes is not None:
+                outcomes.update(r.outcome for r in reports)
             failed = [r for r in reports if r.error]
             if reports:
                 log.info("fetched %d source(s), %d failed", len(reports), len(failed))

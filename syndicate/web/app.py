@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -23,12 +24,14 @@ from syndicate.documents.changes import ChangeDoor
 from syndicate.documents.headers import SERVER_NAME
 from syndicate.documents.rendered import Rendered
 from syndicate.live import LiveConfig
+from syndicate.metrics import Metrics
 from syndicate.store import Store
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
 from syndicate.web import admin, api, demofeeds, feeds, pages, serverlog
-from syndicate.web.health import healthz, metrics
+from syndicate.web.health import healthz
 from syndicate.web.keys import CACHE, CLOCK, DOOR, LIVE, SERVER_LOG, STORE
 from syndicate.web.live import watch_ctx
+from syndicate.web.observe import METRICS, make_observer, metrics_ctx, metrics_page
 
 #: Seconds a connection may take to deliver a complete request, on arrival and
 #: between requests (aiohttp's keep-alive timer runs from the moment a connection
@@ -52,12 +55,17 @@ def name_the_server() -> None:
 
 
 def make_cache(
-    live: LiveConfig, store: Store, watcher: ChangeWatcher, clock: Clock
+    live: LiveConfig, store: Store, watcher: ChangeWatcher, clock: Clock, metrics: Metrics
 ) -> DocumentCache:
-    """A cache whose builds always use the config in force at build time."""
+    """A cache whose builds always use the config in force at build time, each one timed."""
+    observe = metrics.build_seconds.observe
 
     def build(key: DocKey, now: datetime) -> Rendered:
-        return build_document(live.config, store, key, now)
+        started = time.perf_counter()
+        try:
+            return build_document(live.config, store, key, now)
+        finally:
+            observe(time.perf_counter() - started)
 
     return DocumentCache(watcher, build, clock=clock)
 
@@ -78,7 +86,9 @@ def make_app(
     gives both to its first worker).
     """
     name_the_server()
-    app = web.Application()
+    metrics = Metrics()
+    app = web.Application(middlewares=[make_observer(metrics, access_log=config.server.access_log)])
+    app[METRICS] = metrics
     live = LiveConfig(config, clock)
     app[LIVE] = live
     app[CLOCK] = clock
@@ -88,7 +98,7 @@ def make_app(
         opened = store if store is not None else Store.open(config.store_path, create=False)
         watcher = ChangeWatcher(opened.path, clock=clock)
         app[STORE] = opened
-        cache = make_cache(live, opened, watcher, clock)
+        cache = make_cache(live, opened, watcher, clock, metrics)
         live.listeners.append(lambda new: cache.invalidate(EVERYTHING))
         app[CACHE] = cache
         door = ChangeDoor(live, opened, cache, clock=clock)
@@ -115,12 +125,13 @@ def make_app(
     app.cleanup_ctx.append(log_ctx)
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(watch_ctx)
+    app.cleanup_ctx.append(metrics_ctx)
     if fetcher:
         from syndicate.web.fetching import fetcher_ctx
 
         app.cleanup_ctx.append(fetcher_ctx)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", metrics_page)
     feeds.add_routes(app)
     pages.add_routes(app)
     demofeeds.add_routes(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import random
 from collections.abc import AsyncIterator
@@ -14,13 +15,16 @@ from syndicate.fetch.runner import stop_pool
 from syndicate.web.keys import CLOCK, LIVE, STORE
 
 FETCHER = web.AppKey("fetcher", asyncio.Task[None])
+#: Fetch outcomes ("updated", "not modified", "failed", "retired") since start, for /metrics.
+FETCH_OUTCOMES = web.AppKey("fetch_outcomes", collections.Counter[str])
 
 
 async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
     """A cleanup context: start the loop with the app, cancel it on shutdown."""
     pool = Pool()
+    outcomes = app[FETCH_OUTCOMES] = collections.Counter()
     task = asyncio.create_task(
-        fetch_forever(app[LIVE], app[STORE], pool, random.Random(), app[CLOCK])
+        fetch_forever(app[LIVE], app[STORE], pool, random.Random(), app[CLOCK], outcomes)
     )
     app[FETCHER] = task
     try:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from syndicate import logs
 from syndicate.catalog import (
     DIRECTORY_HTML,
     DIRECTORY_OPML,
@@ -29,6 +33,7 @@ from syndicate.catalog import (
 )
 from syndicate.config import Config
 from syndicate.live import fingerprint
+from syndicate.metrics import share_between_processes
 from syndicate.models import SITE, Scope
 from syndicate.store import Store
 from syndicate.web.app import REQUEST_TIMEOUT, make_app
@@ -212,6 +217,7 @@ def run_server(
     Refuses (ServeError) while another server holds the store or listens on
     the port.
     """
+    logs.setup()
     host = host or config.server.host
     port = config.server.port if port is None else port
     count = workers if workers is not None else config.server.workers
@@ -262,9 +268,15 @@ def run_server(
                     return 1 if started else BOOT_FAILED
                 return 0
 
+            # /metrics must show the whole server whichever worker answers it.
+            shared = Path(tempfile.mkdtemp(prefix="syndicate-metrics-"))
+            share_between_processes(shared)
             supervisor = Supervisor(count, work, close_in_child=[lock.fd, holder.fileno()])
-            if supervisor.run() != 0:
-                sys.exit(1)
+            try:
+                if supervisor.run() != 0:
+                    sys.exit(1)
+            finally:
+                shutil.rmtree(shared, ignore_errors=True)
         finally:
             holder.close()
     finally:

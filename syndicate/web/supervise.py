@@ -43,6 +43,7 @@ from types import FrameType
 from syndicate.clock import SYSTEM, Clock
 from syndicate.errors import SyndicateError
 from syndicate.lifetime import die_with_parent
+from syndicate.metrics import process_gone
 
 #: Seconds a worker gets to stop after SIGTERM before it is killed.
 STOP_TIMEOUT = 9.5
@@ -281,6 +282,8 @@ class Supervisor:
                 self._died(slot, status)
 
     def _died(self, slot: Slot, status: int) -> None:
+        if slot.pid is not None:
+            process_gone(slot.pid)
         slot.pid = None
         code = os.waitstatus_to_exitcode(status)
         if self.stopping_since is not None:
