@@ -11,6 +11,7 @@ from syndicate import __version__
 from syndicate.documents.headers import no_store_headers
 from syndicate.store import StoreError
 from syndicate.web.keys import CACHE, DOOR, LIVE, SERVER_LOG, STORE
+from syndicate.web.purging import PURGER
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -72,6 +73,9 @@ async def metrics(request: web.Request) -> web.Response:
         f"syndicate_changes_announced_total {request.app[DOOR].announced}",
         f'syndicate_info{{version="{__version__}",pid="{os.getpid()}"}} 1',
     ]
+    purger = request.app.get(PURGER)
+    if purger is not None:  # the leader's purges of the cache in front
+        lines += purger.metric_lines()
     return web.Response(
         text="\n".join(lines) + "\n",
         content_type="text/plain",
