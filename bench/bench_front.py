@@ -12,7 +12,9 @@ static files (gzip_static, etag), with as many workers as the caching nginx
 Every front is checked first (identical bytes and gzip bytes, a 304 for its
 ETag, a cache hit on the second request), then each mode (plain 200, gzip 200,
 304) is loaded with wrk, the three servers in a different order each round;
-the verdict per mode is the median of the rounds' own front/static ratios.
+the verdict per mode is the median of the rounds' own front/static ratios,
+and beside it the ratio of server CPU per request (static's / the front's),
+which the other jobs of a shared machine move less.
 Requests that reach the origin during the load are counted from its /metrics.
 
 Needs wrk, nginx, varnish and varnish-modules (Debian). Loopback only.
@@ -225,14 +227,15 @@ def main() -> None:
                     print(
                         f"  {mode:5s} round {r + 1} {name:11s} {sample.rps:9.0f} req/s  "
                         f"p50 {sample.p50:6.2f} ms  p99 {sample.p99:6.2f} ms  "
-                        f"others {sample.others:.2f} cores",
+                        f"cpu {sample.cpu_us:5.1f} us/req  others {sample.others:.2f} cores",
                         flush=True,
                     )
             origin_hits[mode] = origin.metric("syndicate_feed_responses_total") - before
 
         print("\nresults (median of rounds; ratio = median of each round's front/static)")
         print(
-            f"  {'mode':5s} {'server':11s} {'req/s':>9s} {'p99 ms':>8s} {'ratio':>6s} {'issue':>6s}"
+            f"  {'mode':5s} {'server':11s} {'req/s':>9s} {'p99 ms':>8s} {'cpu us':>7s} "
+            f"{'ratio':>6s} {'issue':>6s} {'by cpu':>6s}"
         )
         for mode in modes:
             statics = results[mode]["static"]
@@ -240,15 +243,20 @@ def main() -> None:
                 samples = results[mode][name]
                 rps = statistics.median(s.rps for s in samples)
                 p99 = statistics.median(s.p99 for s in samples)
+                cpu = statistics.median(s.cpu_us for s in samples)
                 if name == "static":
-                    ratio = issue = ""
+                    ratio = issue = by_cpu = ""
                 else:
+                    by_cpu = f"{statistics.median(s.cpu_us for s in statics) / cpu:.2f}x"
                     paired = statistics.median(
                         a.rps / b.rps for a, b in zip(samples, statics, strict=True)
                     )
                     ratio = f"{paired:.2f}x"
                     issue = f"{HAND_MADE[name][MODES.index(mode)]:.2f}x"
-                print(f"  {mode:5s} {name:11s} {rps:9.0f} {p99:8.2f} {ratio:>6s} {issue:>6s}")
+                print(
+                    f"  {mode:5s} {name:11s} {rps:9.0f} {p99:8.2f} {cpu:7.1f} "
+                    f"{ratio:>6s} {issue:>6s} {by_cpu:>6s}"
+                )
             reached = origin_hits[mode]
             print(f"  {mode:5s} requests that reached syndicate during the load: {reached:.0f}")
     finally:

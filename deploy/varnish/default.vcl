@@ -26,7 +26,8 @@
 #   header on every change ([cache] purge_urls); "xkey-softpurge" expires
 #   instead (objects stay usable as stale). Only addresses in the purgers
 #   ACL may purge.
-# - Never cached: /admin, /api, /websub (and /healthz, /metrics).
+# - Never cached: /admin, /api, /websub (and /healthz, /metrics), nor a 404
+#   or an error.
 #
 # The tests (tests/test_front_caches.py) run this very file with only the
 # backend's .host and .port replaced.
@@ -108,6 +109,13 @@ sub vcl_backend_response {
     # The origin failed while a stale copy was being refreshed: keep the copy.
     if (beresp.status >= 500 && bereq.is_bgfetch) {
         return (abandon);
+    }
+    # Not found and errors are never kept: the feed of a new tag or author
+    # must show with its first article (a 404 carries no keys to purge it by).
+    if (beresp.status == 404 || beresp.status == 410 || beresp.status >= 500) {
+        set beresp.ttl = 1s;
+        set beresp.uncacheable = true;
+        return (deliver);
     }
     # Serve a copy up to a day past its max-age while the origin is
     # refreshing it or down; keep it three days more to revalidate with its
