@@ -45,8 +45,11 @@ def make_config(folder: Path, extra: str = "") -> Config:
 # -- the key rule ----------------------------------------------------------------------
 
 
+XKEY = '\n[cache]\nkey_headers = ["xkey"]\n'
+
+
 def test_a_feed_lists_what_it_is_then_what_its_articles_belong_to(tmp_path: Path):
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, XKEY)
     with Store.open(config.store_path) as store:
         tag = build_document(config, store, feed_key(Scope("tag", "gaza"), "rss"), NOW)
         site = build_document(config, store, feed_key(SITE, "atom"), NOW)
@@ -66,7 +69,7 @@ def test_a_feed_lists_what_it_is_then_what_its_articles_belong_to(tmp_path: Path
 
 
 def test_keys_are_made_once_per_build_and_a_304_carries_none(tmp_path: Path):
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, '\n[cache]\npurge_urls = ["http://127.0.0.1:6081/"]\n')
     with Store.open(config.store_path) as store:
         built = build_document(config, store, feed_key(SITE, "json"), NOW)
     assert "xkey" in built.head_for("gzip")
@@ -82,6 +85,13 @@ def test_the_configured_headers_spell_the_keys_their_own_way(tmp_path: Path):
     assert "xkey" not in feed.headers
     assert feed.headers["Cache-Tag"] == feed.headers["Surrogate-Key"].replace(" ", ",")
     assert opml.headers["Surrogate-Key"] == "site directory directory.html"
+
+
+def test_no_cache_in_front_no_keys(tmp_path: Path):
+    config = make_config(tmp_path)
+    with Store.open(config.store_path) as store:
+        built = build_document(config, store, feed_key(SITE, "atom"), NOW)
+    assert not {"xkey", "Surrogate-Key", "Cache-Tag"} & set(built.headers)
 
 
 def test_singletons_and_odd_slugs():

@@ -38,6 +38,6 @@ def build_document(
     else:
         rendered = build_feed(config, store, key, now)
     if key.doc != "feed":  # a feed lists what it holds, so build_feed adds its own
-        tagged = key_headers(config.cache.key_headers, document_keys(key))
+        tagged = key_headers(config.cache.headers, document_keys(key))
         rendered.headers = {**rendered.headers, **tagged}
     return rendered.encode_all() if compressed else rendered

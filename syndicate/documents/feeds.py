@@ -170,5 +170,5 @@ def build_feed(config: Config, store: Store, key: DocKey, now: datetime) -> Rend
     )
     # Surrogate keys for a cache in front (syndicate.documents.keys): made here,
     # once per build; a 304 does not repeat them (a cache keeps the 200's).
-    headers.update(key_headers(config.cache.key_headers, document_keys(key, built.articles)))
+    headers.update(key_headers(config.cache.headers, document_keys(key, built.articles)))
     return Rendered(body, built.content_type, modified, headers, etag=etag)
