@@ -225,9 +225,10 @@ async def test_a_publish_purges_exactly_its_scopes_and_retries_a_failure(
     assert "syndicate_purge_retries_total 1" in metrics
 
 
-async def test_the_cdn_hook_runs_with_the_keys(
-    tmp_path: Path, aiohttp_client: Any, quick_retries: None
+async def test_the_cdn_hook_runs_with_the_keys_a_few_at_a_time(
+    tmp_path: Path, aiohttp_client: Any, quick_retries: None, monkeypatch: pytest.MonkeyPatch
 ):
+    monkeypatch.setattr(purging, "COMMAND_KEYS", 4)
     out = tmp_path / "keys.txt"
     hook = tmp_path / "hook.py"
     hook.write_text(
@@ -241,7 +242,16 @@ async def test_the_cdn_hook_runs_with_the_keys(
     await asyncio.to_thread(publish, config, "hook")
     purger = client.app[purging.PURGER]
     await wait_for(lambda: purger.outcomes[("command", "ok")] == 1)
-    assert set(out.read_text().split()) >= {"feed/site", "feed/tag/strikes", "directory"}
+    runs = [line.split() for line in out.read_text().splitlines()]
+    assert [len(r) for r in runs] == [4, 2]
+    assert {k for r in runs for k in r} == {
+        "directory",
+        "feed/site",
+        "feed/section/news",
+        "feed/author/simon-assaf",
+        "feed/tag/strikes",
+        "feed/issue/2001",
+    }
     metrics = await (await client.get("/metrics")).text()
     assert 'syndicate_purges_total{target="command",outcome="ok"} 1' in metrics
 

@@ -8,7 +8,8 @@ documents changed, and each configured target is told:
   header listing the keys (deploy/varnish/default.vcl accepts it from its
   ``purgers`` ACL and calls ``xkey.purge``), in requests of at most 4 KB of keys;
 - ``cache.purge_command`` (an argv list) is run with the keys appended as
-  arguments: the hook for a CDN's purge API (README, "Behind a cache").
+  arguments, at most 256 at a time: the hook for a CDN's purge API (README,
+  "Behind a cache").
 
 The door calls listeners one after the other on the leader's loop, so the
 listener only starts a task: a slow or dead cache never holds up the next
@@ -39,6 +40,8 @@ log = logging.getLogger("syndicate.purge")
 
 #: Seconds to wait before each retry of a failed purge (so three attempts in all).
 RETRY_DELAYS = (0.25, 1.0)
+#: Most keys given to one run of the purge command (Fastly's bulk purge takes 256).
+COMMAND_KEYS = 256
 #: The request header deploy/varnish/default.vcl reads the keys from.
 PURGE_HEADER = "xkey-purge"
 
@@ -112,24 +115,30 @@ class Purger:
 
     def _run(self, cache: CacheConfig, keys: Sequence[str]) -> Attempt:
         async def run() -> None:
-            argv = [*cache.purge_command, *keys]
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            try:
-                out, _ = await asyncio.wait_for(proc.communicate(), cache.purge_timeout)
-            except TimeoutError:
-                proc.kill()  # the one process this attempt started, by its handle
-                await proc.wait()
-                raise PurgeFailed(f"{argv[0]} took more than {cache.purge_timeout} s") from None
-            if proc.returncode != 0:
-                said = out.decode("utf-8", "replace").strip()[-300:]
-                raise PurgeFailed(f"{argv[0]} exited {proc.returncode}: {said}")
+            for start in range(0, len(keys), COMMAND_KEYS):
+                group = keys[start : start + COMMAND_KEYS]
+                await self._run_once([*cache.purge_command, *group], cache.purge_timeout)
 
         return run
+
+    @staticmethod
+    async def _run_once(argv: list[str], timeout: float) -> None:
+        """Run the hook once; it is killed (by its own handle) if it outlives ``timeout``."""
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise PurgeFailed(f"{argv[0]} took more than {timeout} s") from None
+        if proc.returncode != 0:
+            said = out.decode("utf-8", "replace").strip()[-300:]
+            raise PurgeFailed(f"{argv[0]} exited {proc.returncode}: {said}")
 
     async def close(self) -> None:
         for task in list(self.tasks):
