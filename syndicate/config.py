@@ -295,6 +295,15 @@ class CacheConfig:
         5.0, check=_range(0.5, 60), doc="Seconds one purge attempt (request or command) may take"
     )
 
+    def problems(self) -> list[str]:
+        """Keys sent to Varnish only in headers it does not read would make purges no-ops."""
+        if self.purge_urls and self.key_headers and "xkey" not in self.key_headers:
+            return [
+                "cache.key_headers: must include 'xkey' when cache.purge_urls is set "
+                "(Varnish files objects by it; without it every purge finds nothing)"
+            ]
+        return []
+
     @property
     def headers(self) -> tuple[str, ...]:
         """The key headers sent: as configured, else xkey when a Varnish is to be purged.
@@ -476,6 +485,8 @@ def parse_config(text: str, source: Path = Path(DEFAULT_CONFIG)) -> Config:
     problems: list[str] = []
     config = _build(Config, table, "", problems)
     _cross_checks(table, problems)
+    if not problems:
+        problems += config.cache.problems()
     if problems:
         raise ConfigError(source, problems)
     return replace(config, source=source)

@@ -136,6 +136,12 @@ def test_the_cache_table_is_checked(tmp_path: Path):
     assert "cache.key_headers" in problems
     assert "cache.purge_urls" in problems
     assert "cache.purge_timeout" in problems
+    with pytest.raises(ConfigError) as raised:
+        make_config(
+            tmp_path,
+            '\n[cache]\nkey_headers = ["Cache-Tag"]\npurge_urls = ["http://127.0.0.1:6081/"]\n',
+        )
+    assert raised.value.problems[0].startswith("cache.key_headers: must include 'xkey'")
 
 
 # -- the leader's purges ---------------------------------------------------------------
