@@ -261,6 +261,63 @@ class FetcherConfig:
     max_redirects: int = rule(5, check=_range(0, 10), doc="Redirect hops before giving up")
 
 
+#: The response headers that can carry surrogate keys, as each cache spells them.
+KEY_HEADERS = ("xkey", "Surrogate-Key", "Cache-Tag")
+
+
+def _http_urls(value: Any) -> str | None:
+    return next((f"[{i}] {p}" for i, v in enumerate(value) if (p := _http_url(v))), None)
+
+
+def _key_headers(value: Any) -> str | None:
+    bad = [name for name in value if name not in KEY_HEADERS]
+    if bad or len(set(value)) != len(value):
+        return f"must list distinct names from {', '.join(KEY_HEADERS)}, got {list(value)!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """The cache or CDN in front (README, "Behind a cache"): keys out, purges in."""
+
+    key_headers: tuple[str, ...] = rule(
+        (),
+        check=_key_headers,
+        doc="Headers carrying each document's surrogate keys: xkey (Varnish), "
+        "Surrogate-Key (Fastly), Cache-Tag (Cloudflare); none set: xkey if purge_urls is",
+    )
+    purge_urls: tuple[str, ...] = rule(
+        (),
+        check=_http_urls,
+        doc="Varnish addresses sent `PURGE` with an `xkey-purge` header on every change",
+    )
+    purge_command: tuple[str, ...] = rule(
+        (), doc="Command (argv) run with the changed keys appended, e.g. a CDN's purge call"
+    )
+    purge_timeout: float = rule(
+        5.0, check=_range(0.5, 60), doc="Seconds one purge attempt (request or command) may take"
+    )
+
+    def problems(self) -> list[str]:
+        """Keys sent to Varnish only in headers it does not read would make purges no-ops."""
+        if self.purge_urls and self.key_headers and "xkey" not in self.key_headers:
+            return [
+                "cache.key_headers: must include 'xkey' when cache.purge_urls is set "
+                "(Varnish files objects by it; without it every purge finds nothing)"
+            ]
+        return []
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The key headers sent: as configured, else xkey when a Varnish is to be purged.
+
+        Without a cache in front keys are bytes no one reads, and serialising a
+        site feed's 1.5 KB of them costs aiohttp about 5 us per 200
+        (bench/bench_keys.py), a tenth of the whole answer.
+        """
+        return self.key_headers or (("xkey",) if self.purge_urls else ())
+
+
 @dataclass(frozen=True)
 class Config:
     site: SiteConfig = rule(doc="The publication")
@@ -270,6 +327,7 @@ class Config:
     sections: tuple[SectionConfig, ...] = rule(default_factory=tuple, doc="Sections")
     sidebar: SidebarConfig = rule(default_factory=SidebarConfig, doc="Latest News sidebar")
     fetcher: FetcherConfig = rule(default_factory=FetcherConfig, doc="Outside-feed fetcher")
+    cache: CacheConfig = rule(default_factory=CacheConfig, doc="The cache or CDN in front")
     #: Where the file was read from; relative paths inside it are resolved against it.
     source: Path = field(default=Path(DEFAULT_CONFIG), metadata={"internal": True})
 
@@ -430,6 +488,8 @@ def parse_config(text: str, source: Path = Path(DEFAULT_CONFIG)) -> Config:
     problems: list[str] = []
     config = _build(Config, table, "", problems)
     _cross_checks(table, problems)
+    if not problems:
+        problems += config.cache.problems()
     if problems:
         raise ConfigError(source, problems)
     return replace(config, source=source)

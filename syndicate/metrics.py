@@ -30,10 +30,15 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     values,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+# A "_created" timestamp beside every counter doubles the page for nothing a
+# dashboard uses (multiprocess mode never shows them anyway).
+disable_created_metrics()
 
 #: Where prometheus-client looks for the shared directory (its own name for it).
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
@@ -132,6 +137,18 @@ class Metrics:
         )
         self.fetches = Counter(
             "syndicate_fetches", "Outside-feed fetches by outcome.", ["outcome"], registry=r
+        )
+        self.purges = Counter(
+            "syndicate_purges",
+            "Purges of the cache in front, by target (varnish, command) and outcome.",
+            ["target", "outcome"],
+            registry=r,
+        )
+        self.purge_retries = Counter(
+            "syndicate_purge_retries", "Purge attempts that failed and were retried.", registry=r
+        )
+        self.purge_keys = Counter(
+            "syndicate_purge_keys", "Surrogate keys named in purges.", registry=r
         )
         self.cached_documents = Gauge(
             "syndicate_feed_cache_feeds",

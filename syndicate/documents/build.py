@@ -13,6 +13,7 @@ from syndicate.catalog import DocKey
 from syndicate.config import Config
 from syndicate.documents.directory import build_directory
 from syndicate.documents.feeds import build_feed
+from syndicate.documents.keys import document_keys, key_headers
 from syndicate.documents.rendered import Rendered
 from syndicate.documents.sidebar import build_sidebar
 from syndicate.store import Store
@@ -36,4 +37,7 @@ def build_document(
         rendered = build_directory(config, store, key.fmt, now)
     else:
         rendered = build_feed(config, store, key, now)
+    if key.doc != "feed":  # a feed lists what it holds, so build_feed adds its own
+        tagged = key_headers(config.cache.headers, document_keys(key))
+        rendered.headers = {**rendered.headers, **tagged}
     return rendered.encode_all() if compressed else rendered

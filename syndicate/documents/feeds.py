@@ -26,6 +26,7 @@ from syndicate.catalog import (
 )
 from syndicate.config import Config
 from syndicate.documents.headers import cache_headers
+from syndicate.documents.keys import document_keys, key_headers
 from syndicate.documents.rendered import NotFound, Rendered, etag_of
 from syndicate.formats.render import render
 from syndicate.formats.spec import FeedSpec, PageLinks
@@ -167,4 +168,7 @@ def build_feed(config: Config, store: Store, key: DocKey, now: datetime) -> Rend
         stale_while_revalidate=feeds.stale_while_revalidate,
         last_modified=modified,
     )
+    # Surrogate keys for a cache in front (syndicate.documents.keys): made here,
+    # once per build; a 304 does not repeat them (a cache keeps the 200's).
+    headers.update(key_headers(config.cache.headers, document_keys(key, built.articles)))
     return Rendered(body, built.content_type, modified, headers, etag=etag)

@@ -126,6 +126,10 @@ def make_app(
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(watch_ctx)
     app.cleanup_ctx.append(metrics_ctx)
+    if leader:  # purges the cache in front on every change the door announces
+        from syndicate.web.purging import purge_ctx
+
+        app.cleanup_ctx.append(purge_ctx)
     if fetcher:
         from syndicate.web.fetching import fetcher_ctx
 

@@ -33,6 +33,7 @@ from syndicate.metrics import Metrics
 from syndicate.store.sources import Sources
 from syndicate.web.fetching import FETCH_OUTCOMES
 from syndicate.web.keys import CACHE, DOOR, LIVE, SERVER_LOG, STORE
+from syndicate.web.purging import PURGER
 
 METRICS = web.AppKey("metrics", Metrics)
 #: Seconds between copies of the plain counters into the shared ones.
@@ -106,6 +107,12 @@ def tally(app: web.Application) -> None:
     outcomes = app.get(FETCH_OUTCOMES)
     if outcomes is not None:
         m.tally_each(m.fetches, outcomes)
+    purger = app.get(PURGER)
+    if purger is not None:  # the leader's purges of the cache in front
+        for (target, outcome), total in purger.outcomes.items():
+            m.tally(m.purges, total, target, outcome)
+        m.tally(m.purge_retries, purger.retries)
+        m.tally(m.purge_keys, purger.keys_sent)
     stats = cache.stats()
     m.cached_documents.set(stats["feeds"])
     m.cached_bytes.set(stats["bytes"])
