@@ -38,7 +38,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 # A "_created" timestamp beside every counter doubles the page for nothing a
 # dashboard uses (multiprocess mode never shows them anyway).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: Where prometheus-client looks for the shared directory (its own name for it).
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
