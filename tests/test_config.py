@@ -92,6 +92,10 @@ def full() -> dict[str, Any]:
     table["feeds"] = {"items": 20}
     table["fetcher"] = {"timeout": 20}
     table["store"] = {"path": "store.db"}
+    table["digests"] = [
+        {"slug": "morning", "title": "Morning", "time_zone": "Europe/London"},
+        {"slug": "weekly", "title": "Week", "schedule": "weekly", "day": "friday", "time": "17:30"},
+    ]
     return table
 
 
@@ -390,7 +394,8 @@ def test_known_keys_list_leaves_out_internal_fields():
     problem = only_problem(with_key(minimal(), "extra", 1))
     assert "source" not in problem
     assert problem == (
-        "extra: unknown key (known keys: feeds, fetcher, sections, server, sidebar, site, store)"
+        "extra: unknown key (known keys: "
+        "digests, feeds, fetcher, sections, server, sidebar, site, store)"
     )
 
 
@@ -877,9 +882,11 @@ def leaf_paths() -> list[str]:
             paths.append(key.replace("sections.", "sections[1]."))
         elif key.startswith("sidebar.sources."):
             paths.append(key.replace("sidebar.sources.", "sidebar.sources[0]."))
+        elif key.startswith("digests."):
+            paths.append(key.replace("digests.", "digests[1]."))
         else:
             paths.append(key)
-    return [*paths, "site", "sections", "sections[0]", "sidebar.sources", "fetcher"]
+    return [*paths, "site", "sections", "sections[0]", "sidebar.sources", "fetcher", "digests"]
 
 
 @pytest.mark.parametrize("key", leaf_paths())
