@@ -16,7 +16,7 @@ Feed items, in every format:
 * there is no byline (a digest has many); Atom and JSON Feed name the digest
   at feed level instead (RFC 4287 section 4.1.1).
 
-Newest first, paged like every feed (RFC 5005 section 3).
+Newest first, paged like every feed (RFC 5005 section 3), but ten to a page.
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ from syndicate.text import xml_safe
 
 HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
+#: Editions per feed page (fewer than ``feeds.items`` articles when that is
+#: lower): each item is a whole email of up to ``max_articles`` stories, tens
+#: of kilobytes, and RSS-to-email services only ever read the newest.
+EDITIONS_PER_PAGE = 10
 
 
 def _digest(config: Config, slug: str) -> DigestConfig:
@@ -88,7 +92,7 @@ def build_digest_feed(config: Config, store: Store, key: DocKey, now: datetime) 
     fmt = parse_format(key.fmt)
     scope = key.scope
     digest = _digest(config, scope.key)
-    per_page = config.feeds.items
+    per_page = min(config.feeds.items, EDITIONS_PER_PAGE)
     last = page_count(edition_count(store, digest.slug), per_page)
     if key.page > last:
         raise NotFound(f"page {key.page} is past the last page ({last})")

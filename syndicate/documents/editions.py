@@ -9,7 +9,7 @@ grouped by section in the configured order. It is written three ways, once:
   ``<style>`` blocks and stylesheets), every link and image absolute, images
   with ``width`` and ``alt``, no script;
 * the email page, ``/digests/{slug}/{date}``: that summary in a whole HTML
-  document a editor can paste or a service can fetch;
+  document an editor can paste or a service can fetch;
 * its plain-text part, ``/digests/{slug}/{date}.txt``: every headline with
   its link, for the text/plain half of a multipart email.
 
@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
+from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
@@ -52,7 +53,14 @@ from syndicate.config import Config, DigestConfig
 from syndicate.cutoffs import Cutoff, cutoffs_until, next_cutoff, previous_cutoff
 from syndicate.documents.templating import templates
 from syndicate.formats.urls import absolute_url, to_uri
-from syndicate.formats.view import clean_line, clean_text, entry_title, truncate
+from syndicate.formats.view import (
+    Person,
+    byline,
+    clean_line,
+    clean_text,
+    entry_title,
+    truncate,
+)
 from syndicate.live import LiveConfig
 from syndicate.models import Article, Scope
 from syndicate.store import Store
@@ -89,17 +97,18 @@ class Group:
 
 
 def _byline(article: Article) -> str:
-    names = [clean_line(a.name) or clean_line(a.slug) for a in article.authors]
-    names = [n for n in names if n]
-    return " and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1]
+    """Every name of the byline in one line, as the feeds write it."""
+    names = (clean_line(a.name) or clean_line(a.slug) for a in article.authors)
+    return byline([Person(name, None) for name in names if name])
 
 
 def item(config: Config, article: Article) -> Item:
     """One article as the email shows it: every URL absolute and a valid URI."""
     url = to_uri(permalink(config.site, article.slug, article.id))
+    scheme = urlsplit(config.site.root).scheme or "https"  # for a protocol-relative image
     image = alt = ""
     if article.image is not None and clean_text(article.image.url):
-        image = to_uri(absolute_url(clean_text(article.image.url), url, "https"))
+        image = to_uri(absolute_url(clean_text(article.image.url), url, scheme))
         alt = clean_line(article.image.alt) or clean_line(article.image.caption)
         alt = alt or entry_title(article)
     return Item(
