@@ -499,3 +499,20 @@ def test_the_admin_shows_the_next_cutoff_and_the_last_editions(config: Config):
     assert data["next"]["iso"] == "2026-03-30T06:00:00Z"
     assert [e["date"] for e in data["editions"]] == ["2026-03-29", "2026-03-28", "2026-03-26"]
     assert data["editions"][0]["url"] == f"{ROOT}/digests/breakfast/2026-03-29"
+
+
+async def test_the_admin_page_shows_each_digest(leader: Any, config: Config):
+    from syndicate.store.accounts import Accounts
+    from tests.test_admin import PASSWORD, login
+
+    client, _, _ = leader
+    await caught_up(client)
+    with Store.open(config.store_path) as store:
+        Accounts(store).add_editor("alice", PASSWORD, datetime.now(UTC))
+    assert (await login(client)).status == 303
+    page = await (await client.get("/admin")).text()
+    card = page[page.index('id="digest-breakfast"') :]
+    assert "Breakfast in Red" in card
+    assert 'datetime="2026-03-29T06:00:00Z"' in card, "the next cut-off, 07:00 BST"
+    assert card.index("/digests/breakfast/2026-03-28") < card.index("/digests/breakfast/2026-03-26")
+    assert "/digests/breakfast/feed.atom" in card
