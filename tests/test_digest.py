@@ -516,3 +516,30 @@ async def test_the_admin_page_shows_each_digest(leader: Any, config: Config):
     assert 'datetime="2026-03-29T06:00:00Z"' in card, "the next cut-off, 07:00 BST"
     assert card.index("/digests/breakfast/2026-03-28") < card.index("/digests/breakfast/2026-03-26")
     assert "/digests/breakfast/feed.atom" in card
+
+
+def test_a_digest_of_every_section_follows_the_config_order_then_the_rest():
+    from dataclasses import replace
+
+    from syndicate.cutoffs import Cutoff
+    from syndicate.documents.editions import compose
+    from tests.factories import make_article
+
+    config = config_of(DIGEST.replace('sections = ["comment", "news"]\n', ""))
+    digest = config.digests[0]
+    assert digest.sections == ()
+    articles = [
+        make_article(3, section=None, title="No section"),
+        make_article(2, section="comment", title="An opinion", image=None),
+        make_article(1, section="news", title="A report"),
+    ]
+    cut = Cutoff(utc("2025-03-02T07:00:00"), date(2025, 3, 2))
+    edition = compose(config, digest, cut, utc("2025-03-01T07:00:00"), articles)
+    text = edition.page_text
+    assert text.index("NEWS") < text.index("A report") < text.index("COMMENT")
+    assert text.index("An opinion") < text.index("MORE") < text.index("No section")
+    assert edition.content_html.count("<img ") == 2, "only articles with a lead image"
+    assert 'alt="People with banners"' in edition.content_html
+    assert "Salma Haddad and José Martínez" in edition.content_html
+    assert replace(edition, frozen_at=None) == edition  # composing reads no clock
+    assert compose(config, digest, cut, utc("2025-03-01T07:00:00"), articles) == edition
