@@ -543,3 +543,21 @@ def test_a_digest_of_every_section_follows_the_config_order_then_the_rest():
     assert "Salma Haddad and José Martínez" in edition.content_html
     assert replace(edition, frozen_at=None) == edition  # composing reads no clock
     assert compose(config, digest, cut, utc("2025-03-01T07:00:00"), articles) == edition
+
+
+def test_two_processes_freezing_at_once_write_each_edition_once(config: Config):
+    from concurrent.futures import ThreadPoolExecutor
+
+    now = utc("2026-03-29T06:10:00")
+    write(config, now, *SPRING[:4])
+    stores = [Store.open(config.store_path) for _ in range(4)]  # a connection each
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            done = list(pool.map(lambda store: freeze_due(config, store, now), stores))
+        frozen = sorted(e.edition for editions_ in done for e in editions_)
+        assert frozen == [date(2026, 3, d) for d in (26, 28, 29)], "each exactly once"
+        kept = editions(stores[0], "breakfast", 10)
+        assert sorted(e.edition for e in kept) == frozen
+    finally:
+        for store in stores:
+            store.close()

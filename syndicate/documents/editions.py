@@ -22,11 +22,12 @@ cut-off with no request, no cron and no restart. Unlike a scheduled article,
 an edition must be *written* (its bytes are kept so later edits cannot
 rewrite it), which is why one process does it. The write is an ``INSERT OR
 IGNORE`` on (digest, date): freezing is idempotent, so a leader that dies
-mid-way and its replacement, or a hand-run freeze beside a server, cannot
-write an edition twice or change one. The row's trigger logs the digest's
-scope in the change log, and from there it is an ordinary write: every worker
-drops the digest's feeds, and the change door announces the changed
-documents (so WebSub pushes and CDN purges fire once, from the leader).
+mid-way and its replacement, or any other process calling :func:`freeze_due`
+on the same store, cannot write an edition twice or change one. The row's
+trigger logs the digest's scope in the change log, and from there it is an
+ordinary write: every worker drops the digest's feeds, and the change door
+announces the changed documents (so WebSub pushes and CDN purges fire once,
+from the leader).
 
 At start, and after a config reload, the clerk also catches up the last
 :data:`CATCH_UP` cut-offs not yet considered (a server that was down at
