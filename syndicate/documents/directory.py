@@ -65,7 +65,8 @@ def directory(config: Config, store: Store) -> list[Group]:
                 Listed(Scope(kind.kind, key), name, n)
                 for key, name, n in store.directory(kind.kind)
             ]
-        groups.append(Group(kind.group, kind.group_title, rows))
+        if rows or kind.kind != "digest":  # a site without digests lists no such group
+            groups.append(Group(kind.group, kind.group_title, rows))
     return groups
 
 
