@@ -45,4 +45,4 @@ clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 docs: $(VENV)/.run-installed
-	$(BIN)/python -c "import re, pathlib; from syndicate.config import keys_markdown as k; p = pathlib.Path('README.md'); t = p.read_text(); p.write_text(re.sub(r'(<!-- config-keys:start -->\n).*?(<!-- config-keys:end -->)', lambda m: m.group(1) + k() + '\n' + m.group(2), t, flags=re.S))"
+	$(BIN)/python -c "import re, pathlib; from syndicate.configdocs import keys_markdown as k; p = pathlib.Path('README.md'); t = p.read_text(); p.write_text(re.sub(r'(<!-- config-keys:start -->\n).*?(<!-- config-keys:end -->)', lambda m: m.group(1) + k() + '\n' + m.group(2), t, flags=re.S))"

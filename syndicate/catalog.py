@@ -5,7 +5,7 @@ people call it, where it is listed on /feeds and whether the print issue's
 PDF rides along as an enclosure. Everything that names a public URL asks
 here: the feed paths and their pages, the pages the feeds link to, the
 document keys the cache and the change door speak in, and the one
-:func:`permalink`. Adding a kind of feed (the digest will) is one row here
+:func:`permalink`. Adding a kind of feed (the digest did) is one row here
 plus its query in the store.
 
 The URL scheme (README, "The URLs")::
@@ -15,6 +15,8 @@ The URL scheme (README, "The URLs")::
     /authors/{slug}/feed.{atom,rss,json}      every byline of one author
     /issues/{number}/feed.{atom,rss,json}     one print issue (its PDF as enclosure)
     /tags/{slug}/feed.{atom,rss,json}         one tag
+    /digests/{slug}/feed.{atom,rss,json}      one digest: an item per frozen edition
+    /digests/{slug}/{date}, {date}.txt        one edition, as email HTML and plain text
     ?page=N                                   older pages (RFC 5005 section 3, paged feeds)
     /feeds, /feeds.opml                       every feed, for people and for readers
     /latest-news, /latest-news.json           the Latest News sidebar
@@ -30,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from syndicate.config import SiteConfig
+from syndicate.config import Config, SiteConfig
 from syndicate.models import SIDEBAR, SITE, Scope, ScopeKind
 
 FeedFormat = Literal["rss", "atom", "json"]
@@ -64,6 +66,9 @@ class FeedKind:
     #: point of an issue feed; elsewhere it would be a large download attached
     #: to every article (podcast clients fetch enclosures on their own).
     enclosures: bool = False
+    #: Whether its feeds are the editors' list in config.toml (in their order,
+    #: empty ones too) rather than whatever the store holds.
+    configured: bool = False
 
 
 #: The feed kinds, in the order /feeds lists them.
@@ -71,14 +76,24 @@ KINDS: Final[dict[ScopeKind, FeedKind]] = {
     row.kind: row
     for row in (
         FeedKind("site", "", "site", "The whole site"),
-        FeedKind("section", "sections", "sections", "Sections"),
+        FeedKind("section", "sections", "sections", "Sections", configured=True),
         FeedKind("author", "authors", "authors", "Authors"),
         FeedKind("tag", "tags", "tags", "Tags"),
         FeedKind("issue", "issues", "issues", "Print issues", enclosures=True),
+        FeedKind("digest", "digests", "digests", "Digests", configured=True),
     )
 }
 #: The kinds whose feeds live in a folder (/{folder}/{key}/feed.*).
 FOLDER_KINDS: Final[tuple[FeedKind, ...]] = tuple(k for k in KINDS.values() if k.folder)
+
+
+def configured(config: Config, kind: ScopeKind) -> list[tuple[Scope, str]]:
+    """(scope, title) of each feed of a configured kind, in config.toml's order."""
+    if kind == "section":
+        return [(Scope("section", s.slug), s.title) for s in config.sections]
+    if kind == "digest":
+        return [(Scope("digest", d.slug), d.title) for d in config.digests]
+    return []
 
 
 def feed_path(scope: Scope, fmt: FeedFormat, page: int = 1) -> str:
@@ -118,7 +133,7 @@ def permalink(site: SiteConfig, slug: str, number: int) -> str:
 # -- documents -------------------------------------------------------------------
 
 #: What kind of document a key names.
-DocKind = Literal["feed", "directory", "sidebar"]
+DocKind = Literal["feed", "directory", "sidebar", "edition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +150,8 @@ class DocKey:
     fmt: str
     scope: Scope = SITE
     page: int = 1
+    #: An edition's date (YYYY-MM-DD), for a digest's edition pages only.
+    edition: str = ""
 
 
 def feed_key(scope: Scope, fmt: FeedFormat, page: int = 1) -> DocKey:
@@ -156,10 +173,31 @@ _SINGLETON_PATHS: Final[dict[DocKey, str]] = {
 }
 
 
+#: An edition page's formats: the email's HTML, and its plain-text part.
+EDITION_FORMATS: Final = ("html", "txt")
+
+
+def edition_key(slug: str, edition: str, fmt: str = "html") -> DocKey:
+    """An edition page of a digest; built from the digest's scope, so it is dropped with it."""
+    return DocKey("edition", fmt, Scope("digest", slug), edition=edition)
+
+
+def edition_path(slug: str, edition: str, fmt: str = "html") -> str:
+    """``/digests/{slug}/{date}``, or ``.txt`` for the plain-text part."""
+    return f"/{KINDS['digest'].folder}/{slug}/{edition}" + (".txt" if fmt == "txt" else "")
+
+
+def edition_id(tag_authority: str, slug: str, edition: str) -> str:
+    """An edition's permanent ID (tag: URI, RFC 4151): the digest's slug and the edition's date."""
+    return f"tag:{tag_authority}:digest:{slug}:{edition}"
+
+
 def document_path(key: DocKey) -> str:
     """The public path (and query) of a document."""
     if key.doc == "feed":
         return feed_path(key.scope, key.fmt, key.page)  # type: ignore[arg-type]
+    if key.doc == "edition":
+        return edition_path(key.scope.key, key.edition, key.fmt)
     return _SINGLETON_PATHS[key]
 
 

@@ -147,7 +147,8 @@ def check(obj: Context) -> None:
         sys.exit(1)
     click.echo(
         f"OK: {config.source} is valid ({len(config.sections)} sections, "
-        f"{len(config.sidebar.sources)} sidebar sources); store {path} holds {articles} articles"
+        f"{len(config.sidebar.sources)} sidebar sources, {len(config.digests)} digests); "
+        f"store {path} holds {articles} articles"
     )
 
 

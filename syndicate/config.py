@@ -10,7 +10,6 @@ new setting is one line here and is validated and documented like the rest.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import re
 import tomllib
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
+from syndicate.cutoffs import clock_time_problem, weekday_problem, zone_problem
 from syndicate.errors import SyndicateError
 
 DEFAULT_CONFIG = "config.toml"
@@ -143,6 +143,11 @@ def _hosts(value: Any) -> str | None:
     )
 
 
+def _slugs(value: Any) -> str | None:
+    bad = [slug for slug in value if _slug(slug)]
+    return f"must list section slugs, got {', '.join(repr(b) for b in bad)}" if bad else None
+
+
 def _article_path(value: Any) -> str | None:
     if not value.startswith("/") or ("{slug}" not in value and "{id}" not in value):
         return f"must start with '/' and contain {{slug}} or {{id}}, got {value!r}"
@@ -227,6 +232,27 @@ class SectionConfig:
     slug: str = rule(check=_slug, doc="URL name of the section")
     title: str = rule(check=_not_blank, doc="Display name")
     description: str = rule("", doc="Used as the section feed's subtitle")
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """A daily or weekly digest of the articles (the morning email); see syndicate.cutoffs."""
+
+    slug: str = rule(
+        check=_slug, doc="URL name of the digest; never change it once people subscribe"
+    )
+    title: str = rule(check=_not_blank, doc="Name of the email, e.g. 'Breakfast in Red'")
+    schedule: Literal["daily", "weekly"] = rule("daily", doc="'daily', or 'weekly' on `day`")
+    time: str = rule("07:00", check=clock_time_problem, doc="Local cut-off time, HH:MM (24-hour)")
+    day: str = rule("", check=weekday_problem, doc="Weekly only: 'monday' ... 'sunday'")
+    time_zone: str = rule(
+        "UTC", check=zone_problem, doc="IANA time zone of the cut-off, e.g. 'Europe/London'"
+    )
+    sections: tuple[str, ...] = rule(
+        (), check=_slugs, doc="Sections it takes, in the order shown; empty: every article"
+    )
+    max_articles: int = rule(30, check=_range(1, 200), doc="Most articles in one edition (newest)")
+    lead: str = rule("", doc="Optional text at the top of every edition")
 
 
 @dataclass(frozen=True)
@@ -328,6 +354,7 @@ class Config:
     sidebar: SidebarConfig = rule(default_factory=SidebarConfig, doc="Latest News sidebar")
     fetcher: FetcherConfig = rule(default_factory=FetcherConfig, doc="Outside-feed fetcher")
     cache: CacheConfig = rule(default_factory=CacheConfig, doc="The cache or CDN in front")
+    digests: tuple[DigestConfig, ...] = rule(default_factory=tuple, doc="Daily or weekly digests")
     #: Where the file was read from; relative paths inside it are resolved against it.
     source: Path = field(default=Path(DEFAULT_CONFIG), metadata={"internal": True})
 
@@ -346,6 +373,9 @@ class Config:
 
     def section(self, slug: str) -> SectionConfig | None:
         return next((s for s in self.sections if s.slug == slug), None)
+
+    def digest(self, slug: str) -> DigestConfig | None:
+        return next((d for d in self.digests if d.slug == slug), None)
 
 
 # -- the loader --------------------------------------------------------------
@@ -463,6 +493,7 @@ def _cross_checks(table: Mapping[str, Any], problems: list[str]) -> None:
             items(sidebar.get("sources")) if isinstance(sidebar, dict) else [],
             ("name", "url"),
         ),
+        ("digests", items(table.get("digests")), ("slug",)),
     )
     for where, entries, attrs in lists:
         for attr in attrs:
@@ -477,6 +508,24 @@ def _cross_checks(table: Mapping[str, Any], problems: list[str]) -> None:
                         f"(also {where}[{seen[value]}])"
                     )
                 seen.setdefault(value, i)
+    _digest_checks(items(table.get("sections")), items(table.get("digests")), problems)
+
+
+def _digest_checks(sections: list[Any], digests: list[Any], problems: list[str]) -> None:
+    """A weekly digest names its day (a daily one none), and takes configured sections."""
+    known = {s["slug"] for s in sections if isinstance(s, dict) and isinstance(s.get("slug"), str)}
+    for i, digest in enumerate(digests):
+        if not isinstance(digest, dict):
+            continue
+        weekly, day = digest.get("schedule") == "weekly", digest.get("day", "")
+        if weekly and not day:
+            problems.append(f"digests[{i}].day: missing (required for a weekly schedule)")
+        elif day and not weekly and digest.get("schedule", "daily") == "daily":
+            problems.append(f"digests[{i}].day: only for schedule = 'weekly' (this one is daily)")
+        wanted = digest.get("sections", [])
+        for slug in wanted if isinstance(wanted, list) else []:
+            if isinstance(slug, str) and not _slug(slug) and slug not in known:
+                problems.append(f"digests[{i}].sections: no section {slug!r} in [[sections]]")
 
 
 def parse_config(text: str, source: Path = Path(DEFAULT_CONFIG)) -> Config:
@@ -509,27 +558,11 @@ def load_config(path: Path | str | None = None) -> Config:
     return replace(config, source=chosen.resolve())
 
 
-def documented_keys(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str, str]]:
-    """Every config key with its one-line doc, for the README and its test."""
-    out: list[tuple[str, str]] = []
-    hints = typing.get_type_hints(cls)
-    for f in fields(cls):
-        if f.metadata.get("internal"):
-            continue
-        key = f"{prefix}{f.name}"
-        tp = hints[f.name]
-        inner = get_args(tp)[0] if get_origin(tp) is tuple else tp
-        if isinstance(inner, type) and hasattr(inner, "__dataclass_fields__"):
-            out += documented_keys(inner, f"{key}.")
-        else:
-            out.append((key, f.metadata.get("doc", "")))
-    return out
-
-
 __all__ = [
     "CONFIG_ENV",
     "Config",
     "ConfigError",
+    "DigestConfig",
     "FeedsConfig",
     "FetcherConfig",
     "SectionConfig",
@@ -538,43 +571,9 @@ __all__ = [
     "SiteConfig",
     "SourceConfig",
     "StoreConfig",
-    "documented_keys",
     "load_config",
     "parse_config",
 ]
-
-
-def keys_markdown() -> str:
-    """The README's table of config keys, generated so it cannot drift."""
-    defaults = _defaults()
-    lines = ["| key | default | what |", "|---|---|---|"]
-    for key, doc in documented_keys():
-        default = defaults.get(key, "required")
-        lines.append(f"| `{key}` | {default} | {doc} |")
-    return "\n".join(lines)
-
-
-def _defaults(cls: type[Any] = Config, prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    hints = typing.get_type_hints(cls)
-    for f in fields(cls):
-        key = f"{prefix}{f.name}"
-        tp = hints[f.name]
-        inner = get_args(tp)[0] if get_origin(tp) is tuple else tp
-        if isinstance(inner, type) and hasattr(inner, "__dataclass_fields__"):
-            out.update(_defaults(inner, f"{key}."))
-        elif f.default is not MISSING:
-            value = f.default
-            if isinstance(value, bool):
-                text = str(value).lower()
-            elif isinstance(value, str | Path):
-                text = json.dumps(str(value), ensure_ascii=False)
-            elif isinstance(value, tuple):
-                text = json.dumps(list(value), ensure_ascii=False)
-            else:
-                text = str(value)
-            out[key] = f"`{text}`"
-    return out
 
 
 # -- warnings (valid, but probably not meant) ---------------------------------------

@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 Status = Literal["published", "draft"]
-#: "sidebar" names the Latest News entries, which the cache also tracks.
-ScopeKind = Literal["site", "section", "author", "issue", "tag", "sidebar"]
+#: "sidebar" names the Latest News entries, which the cache also tracks; "digest"
+#: a configured digest, whose feed holds its frozen editions (syndicate.cutoffs).
+ScopeKind = Literal["site", "section", "author", "issue", "tag", "digest", "sidebar"]
 STATUSES: tuple[Status, ...] = ("published", "draft")
 
 #: How timestamps are spelled in the store: fixed width, so text order is time order.

@@ -27,10 +27,10 @@ from syndicate.config import (
     SiteConfig,
     SourceConfig,
     StoreConfig,
-    documented_keys,
     load_config,
     parse_config,
 )
+from syndicate.configdocs import documented_keys
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "config.toml"
@@ -92,6 +92,10 @@ def full() -> dict[str, Any]:
     table["feeds"] = {"items": 20}
     table["fetcher"] = {"timeout": 20}
     table["store"] = {"path": "store.db"}
+    table["digests"] = [
+        {"slug": "morning", "title": "Morning", "time_zone": "Europe/London"},
+        {"slug": "weekly", "title": "Week", "schedule": "weekly", "day": "friday", "time": "17:30"},
+    ]
     return table
 
 
@@ -391,7 +395,7 @@ def test_known_keys_list_leaves_out_internal_fields():
     assert "source" not in problem
     assert problem == (
         "extra: unknown key (known keys: "
-        "cache, feeds, fetcher, sections, server, sidebar, site, store)"
+        "cache, digests, feeds, fetcher, sections, server, sidebar, site, store)"
     )
 
 
@@ -878,9 +882,11 @@ def leaf_paths() -> list[str]:
             paths.append(key.replace("sections.", "sections[1]."))
         elif key.startswith("sidebar.sources."):
             paths.append(key.replace("sidebar.sources.", "sidebar.sources[0]."))
+        elif key.startswith("digests."):
+            paths.append(key.replace("digests.", "digests[1]."))
         else:
             paths.append(key)
-    return [*paths, "site", "sections", "sections[0]", "sidebar.sources", "fetcher"]
+    return [*paths, "site", "sections", "sections[0]", "sidebar.sources", "fetcher", "digests"]
 
 
 @pytest.mark.parametrize("key", leaf_paths())

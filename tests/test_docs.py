@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from syndicate.cli import main
-from syndicate.config import keys_markdown
+from syndicate.configdocs import keys_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -1,7 +1,7 @@
 """``build_document``: every cached document, from its key, with no web server.
 
-The feed cache, the change door and, once they exist, static export and the
-digest all build through this one function, so a document has one set of
+The feed cache, the change door, the digest and, once it exists, static
+export all build through this one function, so a document has one set of
 bytes, one ETag and one set of headers whoever asks for it.
 """
 
@@ -11,6 +11,7 @@ from datetime import datetime
 
 from syndicate.catalog import DocKey
 from syndicate.config import Config
+from syndicate.documents.digests import build_digest_feed, build_edition_page
 from syndicate.documents.directory import build_directory
 from syndicate.documents.feeds import build_feed
 from syndicate.documents.keys import document_keys, key_headers
@@ -35,6 +36,10 @@ def build_document(
         rendered = build_sidebar(config, store, key.fmt, now)
     elif key.doc == "directory":
         rendered = build_directory(config, store, key.fmt, now)
+    elif key.doc == "edition":
+        rendered = build_edition_page(config, store, key, now)
+    elif key.scope.kind == "digest":
+        rendered = build_digest_feed(config, store, key, now)
     else:
         rendered = build_feed(config, store, key, now)
     if key.doc != "feed":  # a feed lists what it holds, so build_feed adds its own

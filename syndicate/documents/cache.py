@@ -138,7 +138,12 @@ class DocumentCache:
         if scopes == EVERYTHING:
             self.entries.clear()
         else:
-            for key in [k for k in self.entries if k.scope in scopes]:
+            # The directory counts every feed's items: any feed's touch may move it
+            # (a digest's new edition touches no article scope).
+            feeds = any(scope.kind != "sidebar" for scope in scopes)
+            for key in [
+                k for k in self.entries if k.scope in scopes or (feeds and k.doc == "directory")
+            ]:
                 del self.entries[key]
         # last_good keeps what was dropped until a new build replaces it, within
         # a quarter of the cache's budget (the oldest stale copies go first).

@@ -34,11 +34,14 @@ from datetime import datetime
 from syndicate.catalog import (
     DIRECTORY_HTML,
     DIRECTORY_OPML,
+    EDITION_FORMATS,
     KINDS,
     SIDEBAR_HTML,
     SIDEBAR_JSON,
     DocKey,
+    configured,
     document_path,
+    edition_key,
     head_keys,
 )
 from syndicate.clock import SYSTEM, Clock
@@ -49,6 +52,7 @@ from syndicate.documents.rendered import NotFound
 from syndicate.live import LiveConfig
 from syndicate.models import SIDEBAR, SITE, Scope
 from syndicate.store import Store
+from syndicate.store.digests import editions
 from syndicate.store.watch import EVERYTHING
 
 log = logging.getLogger("syndicate.changes")
@@ -82,15 +86,20 @@ def candidates(config: Config, store: Store, scopes: frozenset[Scope]) -> list[D
     """The documents a touch of ``scopes`` may have changed (EVERYTHING: every document)."""
     if scopes == EVERYTHING:
         every: list[Scope] = [SITE]
-        every += [Scope("section", s.slug) for s in config.sections]
-        for kind in KINDS:
-            if kind not in ("site", "section"):
+        for kind, row in KINDS.items():
+            if row.configured:
+                every += [scope for scope, _ in configured(config, kind)]
+            elif kind != "site":
                 every += [Scope(kind, key) for key, _, _ in store.directory(kind)]
         scopes = frozenset(every) | {SIDEBAR}
     keys: list[DocKey] = []
     feeds = sorted((s for s in scopes if s.kind != "sidebar"), key=lambda s: (s.kind, s.key))
     for scope in feeds:
         keys += head_keys(scope)
+        if scope.kind == "digest":  # a new edition's pages appear with it
+            for kept in editions(store, scope.key, 1):
+                day = kept.edition.isoformat()
+                keys += [edition_key(scope.key, day, fmt) for fmt in EDITION_FORMATS]
     if feeds:
         keys += [DIRECTORY_HTML, DIRECTORY_OPML]
     if SIDEBAR in scopes:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from syndicate.catalog import FORMAT_LABELS, FORMATS, KINDS, MEDIA_TYPES, feed_path, html_path
+from syndicate.catalog import (
+    FORMAT_LABELS,
+    FORMATS,
+    KINDS,
+    MEDIA_TYPES,
+    configured,
+    feed_path,
+    html_path,
+)
 from syndicate.config import Config
 from syndicate.documents.headers import cache_headers
 from syndicate.documents.rendered import Rendered
@@ -45,19 +53,20 @@ def directory(config: Config, store: Store) -> list[Group]:
         if kind.kind == "site":
             count = sum(n for _, _, n in store.directory("site"))
             rows = [Listed(SITE, config.site.title, count)]
-        elif kind.kind == "section":
-            # Sections are the editors' list, in their order, empty ones included.
-            counts = {key: n for key, _, n in store.directory("section")}
+        elif kind.configured:
+            # Sections and digests are the editors' list, in their order, empty ones included.
+            counts = {key: n for key, _, n in store.directory(kind.kind)}
             rows = [
-                Listed(Scope("section", s.slug), s.title, counts.get(s.slug, 0))
-                for s in config.sections
+                Listed(scope, title, counts.get(scope.key, 0))
+                for scope, title in configured(config, kind.kind)
             ]
         else:
             rows = [
                 Listed(Scope(kind.kind, key), name, n)
                 for key, name, n in store.directory(kind.kind)
             ]
-        groups.append(Group(kind.group, kind.group_title, rows))
+        if rows or kind.kind != "digest":  # a site without digests lists no such group
+            groups.append(Group(kind.group, kind.group_title, rows))
     return groups
 
 
@@ -89,6 +98,7 @@ def render_html(config: Config, groups: list[Group]) -> bytes:
             {
                 "id": g.id,
                 "title": g.title,
+                "unit": "Editions" if g.id == KINDS["digest"].group else "Articles",
                 "rows": [
                     {
                         "title": strip_bidi_controls(xml_safe(r.title)),

@@ -99,7 +99,11 @@ LAYOUT = Layout(
 
 def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = True) -> bytes:
     """The Atom 1.0 document for ``articles`` (newest first), as UTF-8 bytes."""
-    view = prepare(spec, articles, enclosures=enclosures)
+    return write(prepare(spec, articles, enclosures=enclosures))
+
+
+def write(view: FeedView) -> bytes:
+    """The document for a view made already (the digest makes its own entries)."""
     return assemble(LAYOUT, head(view), view.entries, entry_of, FeedEntry.atom_entry, serialise)
 
 

@@ -97,6 +97,10 @@ def document(view: FeedView) -> dict[str, Any]:
 
 def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = True) -> bytes:
     """The JSON Feed 1.1 document for ``articles`` (newest first), as UTF-8 bytes."""
-    view = prepare(spec, articles, enclosures=enclosures)
+    return write(prepare(spec, articles, enclosures=enclosures))
+
+
+def write(view: FeedView) -> bytes:
+    """The document for a view made already (the digest makes its own entries)."""
     text = json.dumps(document(view), ensure_ascii=False, separators=(",", ":"))
     return text.encode("utf-8")

@@ -6,13 +6,13 @@ line here. Each format module cites its specification.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Protocol
 
 from syndicate.formats import atom, jsonfeed, rss
 from syndicate.formats.fragments import FRAGMENTS
 from syndicate.formats.spec import FeedFormat, FeedSpec
-from syndicate.formats.view import forget_prepared
+from syndicate.formats.view import FeedView, forget_prepared
 from syndicate.models import Article
 
 
@@ -50,6 +50,19 @@ def render(
             f"unknown feed format {fmt!r}; expected one of {sorted(BUILDERS)}"
         ) from None
     return builder(spec, articles, enclosures=enclosures)
+
+
+WRITERS: Final[dict[FeedFormat, Callable[[FeedView], bytes]]] = {
+    "rss": rss.write,
+    "atom": atom.write,
+    "json": jsonfeed.write,
+}
+
+
+def render_view(fmt: FeedFormat, view: FeedView) -> bytes:
+    """The feed document for a view made by the caller: the digest's, whose items are
+    editions rather than articles. Pure and deterministic, like :func:`render`."""
+    return WRITERS[fmt](view)
 
 
 def forget() -> None:

@@ -119,7 +119,11 @@ def build(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = Tru
     ``enclosures=False`` leaves out the print-issue PDFs (for feeds where a
     PDF per item would be noise; see the module notes).
     """
-    view = prepare(spec, articles, enclosures=enclosures)
+    return write(prepare(spec, articles, enclosures=enclosures))
+
+
+def write(view: FeedView) -> bytes:
+    """The document for a view made already (the digest makes its own entries)."""
     return assemble(LAYOUT, head(view), view.entries, entry_of, FeedEntry.rss_entry, serialise)
 
 

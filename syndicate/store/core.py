@@ -459,7 +459,8 @@ class Store:
         return max(0, int(row[0] if row else 0) - int(future))
 
     def directory(self, kind: ScopeKind) -> list[tuple[str, str, int]]:
-        """(key, display name, published articles) of every author, tag or issue with articles."""
+        """(key, display name, published articles) of every author, tag or issue with articles
+        (for a digest: its published editions)."""
         sql = {
             "author": "SELECT c.key, a.name, c.n FROM feed_counts AS c JOIN authors AS a"
             " ON a.slug = c.key WHERE c.kind = 'author' AND c.n > 0 ORDER BY a.name, a.slug",
@@ -468,6 +469,8 @@ class Store:
             "issue": "SELECT c.key, 'Issue ' || c.key, c.n FROM feed_counts AS c"
             " WHERE c.kind = 'issue' AND c.n > 0 ORDER BY CAST(c.key AS INTEGER) DESC",
             "section": "SELECT key, key, n FROM feed_counts WHERE kind = 'section' ORDER BY key",
+            "digest": "SELECT slug, slug, COUNT(*) FROM digest_editions WHERE articles > 0"
+            " GROUP BY slug ORDER BY slug",
             "site": "SELECT '', '', n FROM feed_counts WHERE kind = 'site'",
         }[kind]
         with self.lock:

@@ -493,6 +493,38 @@ CREATE INDEX sidebar_entries_by_source
 ALTER TABLE sources ADD COLUMN language TEXT;
 """
 
+# -- migration 10 (the ninth in this branch): digest editions, frozen at their cut-off --
+#
+# One row per digest and edition date, written once by the leader worker when
+# the cut-off passes (INSERT OR IGNORE: a second writer changes nothing) and
+# never updated: the edition's bytes (the feed item's HTML, the email page, its
+# plain text) are kept whole, so a later edit of an article cannot rewrite
+# yesterday's email. An edition with no article is kept too (articles = 0,
+# nothing else), so it is not considered again, and is never published. A
+# published edition logs its digest's scope in the change log, so every worker
+# drops the digest's feeds and the change door announces them.
+
+MIGRATION_10 = f"""
+CREATE TABLE digest_editions (
+    slug TEXT NOT NULL,
+    edition TEXT NOT NULL CHECK (edition GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
+    cutoff TEXT NOT NULL CHECK (cutoff GLOB {TIME_GLOB}),
+    period_start TEXT NOT NULL CHECK (period_start GLOB {TIME_GLOB}),
+    articles INTEGER NOT NULL CHECK (articles >= 0),
+    title TEXT NOT NULL DEFAULT '',
+    summary TEXT NOT NULL DEFAULT '',
+    content_html TEXT NOT NULL DEFAULT '',
+    page_html TEXT NOT NULL DEFAULT '',
+    page_text TEXT NOT NULL DEFAULT '',
+    frozen_at TEXT NOT NULL CHECK (frozen_at GLOB {TIME_GLOB}),
+    PRIMARY KEY (slug, edition)
+) WITHOUT ROWID;
+CREATE TRIGGER digest_edition_frozen AFTER INSERT ON digest_editions
+WHEN NEW.articles > 0 BEGIN
+    INSERT INTO feed_changes (kind, key) VALUES ('digest', NEW.slug);
+END;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -502,6 +534,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
+    MIGRATION_10,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -33,21 +33,23 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from syndicate.catalog import FORMAT_LABELS, FORMATS, feed_path, permalink
+from syndicate.catalog import FORMAT_LABELS, FORMATS, edition_path, feed_path, permalink
 from syndicate.clock import SYSTEM, Clock
 from syndicate.config import Config
+from syndicate.cutoffs import next_cutoff
 from syndicate.fetch.retrieve import Retriever
 from syndicate.fetch.runner import FetchRunner
 from syndicate.humanize import relative_time
 from syndicate.models import SITE, Scope
 from syndicate.store import Store
 from syndicate.store.accounts import Accounts
+from syndicate.store.digests import editions
 from syndicate.store.sources import SourceRow, Sources
 from syndicate.web import auth
 from syndicate.web.keys import CACHE, CLOCK, LIVE, STORE
 from syndicate.web.templating import templates
 
-#: Articles shown in each section's preview.
+#: Articles shown in each section's preview, and editions of each digest.
 PREVIEW_ITEMS = 5
 #: Password checks (scrypt, 32 MiB each) running at once per worker: bounds
 #: the memory and threads a flood of login attempts can take.
@@ -370,14 +372,42 @@ def sections_data(config: Config, store: Store, now: datetime) -> list[dict[str,
     return out
 
 
+def digests_data(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """Each digest: its feeds, when its next edition is cut, and its last editions."""
+    out = []
+    for digest in config.digests:
+        kept = editions(store, digest.slug, PREVIEW_ITEMS)
+        out.append(
+            {
+                "title": digest.title,
+                "slug": digest.slug,
+                "zone": digest.time_zone,
+                "next": _when(next_cutoff(digest, now).at, now),
+                "feeds": _feed_urls(config, Scope("digest", digest.slug)),
+                "editions": [
+                    {
+                        "date": e.edition.isoformat(),
+                        "title": e.title,
+                        "articles": e.articles,
+                        "url": config.site.root + edition_path(digest.slug, e.edition.isoformat()),
+                        "when": _when(e.cutoff, now),
+                    }
+                    for e in kept
+                ],
+            }
+        )
+    return out
+
+
 async def sections_page(visit: Visit) -> web.StreamResponse:
     data = await asyncio.to_thread(sections_data, visit.config, visit.store, visit.now)
+    digests = await asyncio.to_thread(digests_data, visit.config, visit.store, visit.now)
     failures = visit.request.app[CACHE].failures.values()
     broken = [
         {"when": _when(at, visit.now), "reason": reason}
         for at, reason in sorted(failures, key=lambda f: f[0], reverse=True)
     ]
-    return render(visit, "sections.html", sections=data, broken=broken)
+    return render(visit, "sections.html", sections=data, broken=broken, digests=digests)
 
 
 def _status(row: SourceRow | None, enabled: bool, configured: bool) -> tuple[str, str]:

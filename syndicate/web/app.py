@@ -21,15 +21,16 @@ from syndicate.config import Config
 from syndicate.documents.build import build_document
 from syndicate.documents.cache import DocumentCache
 from syndicate.documents.changes import ChangeDoor
+from syndicate.documents.editions import EditionClerk
 from syndicate.documents.headers import SERVER_NAME
 from syndicate.documents.rendered import Rendered
 from syndicate.live import LiveConfig
 from syndicate.metrics import Metrics
 from syndicate.store import Store
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
-from syndicate.web import admin, api, demofeeds, feeds, pages, serverlog
+from syndicate.web import admin, api, demofeeds, digests, feeds, pages, serverlog
 from syndicate.web.health import healthz
-from syndicate.web.keys import CACHE, CLOCK, DOOR, LIVE, SERVER_LOG, STORE
+from syndicate.web.keys import CACHE, CLERK, CLOCK, DOOR, LIVE, SERVER_LOG, STORE
 from syndicate.web.live import watch_ctx
 from syndicate.web.observe import METRICS, make_observer, metrics_ctx, metrics_page
 
@@ -103,12 +104,16 @@ def make_app(
         app[CACHE] = cache
         door = ChangeDoor(live, opened, cache, clock=clock)
         app[DOOR] = door
-        task: asyncio.Task[None] | None = None
+        # The digest's clerk freezes editions at their cut-offs: a write, so the
+        # leader alone (syndicate.documents.editions says why).
+        clerk = EditionClerk(live, opened, clock=clock)
+        app[CLERK] = clerk
+        tasks: list[asyncio.Task[None]] = []
         if leader:
             cache.listeners.append(door.touched)
-            task = asyncio.create_task(door.run())
+            tasks = [asyncio.create_task(door.run()), asyncio.create_task(clerk.run())]
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -137,6 +142,7 @@ def make_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
     feeds.add_routes(app)
+    digests.add_routes(app)
     pages.add_routes(app)
     demofeeds.add_routes(app)
     api.add_routes(app)

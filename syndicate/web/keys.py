@@ -7,6 +7,7 @@ from aiohttp import web
 from syndicate.clock import Clock
 from syndicate.documents.cache import DocumentCache
 from syndicate.documents.changes import ChangeDoor
+from syndicate.documents.editions import EditionClerk
 from syndicate.store import Store
 from syndicate.web.serverlog import ServerLog
 
@@ -14,9 +15,10 @@ STORE = web.AppKey("store", Store)
 CACHE = web.AppKey("cache", DocumentCache)
 CLOCK = web.AppKey("clock", Clock)
 DOOR = web.AppKey("door", ChangeDoor)
+CLERK = web.AppKey("clerk", EditionClerk)
 SERVER_LOG = web.AppKey("server_log", ServerLog)
 
 from syndicate.live import LiveConfig  # noqa: E402  (re-exported)
 from syndicate.web.live import LIVE  # noqa: E402
 
-__all__ = ["CACHE", "CLOCK", "DOOR", "LIVE", "SERVER_LOG", "STORE", "LiveConfig"]
+__all__ = ["CACHE", "CLERK", "CLOCK", "DOOR", "LIVE", "SERVER_LOG", "STORE", "LiveConfig"]
