@@ -104,9 +104,9 @@ async def edit_page(
     disk = await asyncio.to_thread(_read, visit)
     data = await asyncio.to_thread(_page_data, visit, disk)
     saved = visit.request.query.get("saved", "")[:200]
-    return render(
-        visit, "edit.html", status=status, draft=draft or {}, saved=saved, **data, **notice
-    )
+    notice = {"conflict": "", "problems": (), **notice}
+    draft = {"form": "", **(draft or {})}
+    return render(visit, "edit.html", status=status, draft=draft, saved=saved, **data, **notice)
 
 
 # -- saving -------------------------------------------------------------------------
