@@ -233,6 +233,10 @@ async def test_an_invalid_edit_is_refused_with_its_key_and_changes_nothing(
     await log_in(page, site)
     await page.goto(site + "/admin/edit")
     before = config.read_bytes()
+    # Saving what the file already says writes and records nothing.
+    await submit(page, section(page, "comment").locator("button.save"))
+    assert "Nothing to save" in await page.locator(".saved").inner_text()
+    assert config.read_bytes() == before
     await page.fill("#new-slug", "Not A Slug")
     await page.fill("#new-title", "Odd")
     response = await submit(page, page.locator("#add-section button[type=submit]"))

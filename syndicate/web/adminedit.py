@@ -29,7 +29,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -44,6 +43,11 @@ from syndicate.store.audit import AuditEntry, AuditLog, section_articles
 from syndicate.tomledit import SECTIONS, SOURCES, EditError, append, index_of, move, remove, update
 from syndicate.web.admin import Visit, redirect, render
 from syndicate.web.keys import LIVE
+
+
+class Unchanged(Exception):
+    """The edit leaves config.toml as it is: nothing to write or record."""
+
 
 Gate = Callable[[Callable[[Visit], Awaitable[web.StreamResponse]]], Any]
 
@@ -78,7 +82,6 @@ def _read(visit: Visit) -> OnDisk:
 
 def _page_data(visit: Visit, disk: OnDisk) -> dict[str, Any]:
     config = disk.config or visit.config
-    root = config.site.root
     return {
         "fingerprint": disk.fingerprint,
         "disk_problems": disk.problems,
@@ -87,7 +90,6 @@ def _page_data(visit: Visit, disk: OnDisk) -> dict[str, Any]:
                 "slug": s.slug,
                 "title": s.title,
                 "description": s.description,
-                "url": root + feed_path(Scope("section", s.slug), FORMATS[0]),
                 "articles": section_articles(visit.store, s.slug, drafts=False),
             }
             for s in config.sections
@@ -103,7 +105,7 @@ async def edit_page(
     """The editing page; ``draft`` refills the form the editor sent, ``notice`` says why."""
     disk = await asyncio.to_thread(_read, visit)
     data = await asyncio.to_thread(_page_data, visit, disk)
-    saved = visit.request.query.get("saved", "")[:200]
+    saved = visit.request.query.get("saved")
     notice = {"conflict": "", "problems": (), **notice}
     draft = {"form": "", **(draft or {})}
     return render(visit, "edit.html", status=status, draft=draft, saved=saved, **data, **notice)
@@ -121,6 +123,8 @@ def _apply(
 
     def change() -> Prepared:
         prepared = prepare(path, fingerprint, edit)
+        if prepared.after == prepared.before:
+            raise Unchanged  # rolls the audit row back: nothing happened
         write_atomically(path, prepared.after)
         done.append(prepared)
         return prepared
@@ -149,6 +153,8 @@ async def _save(
         await asyncio.to_thread(
             _apply, visit.store, visit, _field(form, "fingerprint"), edit, entry
         )
+    except Unchanged:
+        return redirect(f"/admin/edit?saved=0#{anchor}")
     except Conflict as exc:
         return await edit_page(visit, status=409, draft=draft, conflict=str(exc))
     except ConfigError as exc:
@@ -159,9 +165,14 @@ async def _save(
         return await edit_page(
             visit, status=503, draft=draft, problems=[f"{exc}; nothing was changed"]
         )
-    live = visit.request.app[LIVE]
-    await asyncio.to_thread(live.reload, "admin")
-    return redirect(f"/admin/edit?{urlencode({'saved': summary})}#{anchor}")
+    except OSError as exc:  # the file could not be written (disk full, permissions)
+        reason = f"cannot write {visit.config.source.name}: {exc.strerror or exc}"
+        return await edit_page(
+            visit, status=503, draft=draft, problems=[f"{reason}; nothing was changed"]
+        )
+    # On the event loop, as the file watcher does: its listeners drop the cache.
+    visit.request.app[LIVE].reload("admin")
+    return redirect(f"/admin/edit?saved=1#{anchor}")
 
 
 # -- sections -----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from syndicate.models import SITE, Scope, ScopeKind
 from syndicate.web import subscribers
 from syndicate.web.keys import CACHE
 from syndicate.web.respond import answer, document
-from syndicate.web.subscribers import MOST_PENDING, Seen
+from syndicate.web.subscribers import KEPT, MOST_PENDING, Seen
 
 MAX_PAGE = 1_000_000
 #: Seconds caches may keep the ``?page=1`` redirect (it never changes).
@@ -70,7 +70,8 @@ def _handler(
             found = await _look_up(request, cache, kind)
         # Subscriber counts: one set insertion; judged and stored in the background.
         if len(seen) < MOST_PENDING:
-            seen.add((request.raw_path, request.headers.get(USER_AGENT, ""), request.remote))
+            agent = request.headers.get(USER_AGENT, "")
+            seen.add((request.raw_path[:KEPT], agent[:KEPT], request.remote))
         return answer(request, found, cache.responses)
 
     return handle

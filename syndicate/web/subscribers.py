@@ -42,7 +42,10 @@ log = logging.getLogger("syndicate.subscribers")
 FLUSH_EVERY: Final = 15.0
 #: Distinct (path, agent, address) entries held between flushes; past it the
 #: rest of the window is not counted (a flood of made-up agents costs no memory).
-MOST_PENDING: Final = 100_000
+MOST_PENDING: Final = 20_000
+#: Characters kept of a request's raw path and User-Agent (slicing a shorter
+#: string returns it as it is): an entry stays under a kilobyte.
+KEPT: Final = 300
 
 Seen = tuple[str, str, str | None]
 
