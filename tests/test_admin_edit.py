@@ -7,11 +7,16 @@ CSRF token or session, and a write of config.toml that fails.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import sqlite3
+import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from syndicate.config import Config, parse_config
@@ -19,8 +24,8 @@ from syndicate.live import fingerprint
 from syndicate.store import Store
 from syndicate.store.accounts import Accounts
 from syndicate.web import adminedit
-from tests.support import MINIMAL_CONFIG, fill_store
-from tests.test_admin import PASSWORD, logged_in
+from tests.support import MINIMAL_CONFIG, fill_store, running_server
+from tests.test_admin import PASSWORD, hidden_csrf, logged_in
 
 FORMS = [
     "/admin/edit/sections/add",
@@ -102,3 +107,42 @@ async def test_a_failed_write_leaves_no_audit_row_and_the_file_as_it_was(
     assert response.status == 200  # after the redirect
     assert audit_rows(config) == 1
     assert b'slug = "books"' in config.source.read_bytes()
+
+
+def reloads_by_signal(root: str) -> float:
+    with urllib.request.urlopen(root + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    found = re.search(r'^syndicate_config_reloads_total\{trigger="signal"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_an_edit_is_in_force_in_every_worker_at_once(config: Config):
+    """With two workers, the one that saved asks the supervisor to reload them all (SIGHUP),
+    rather than leaving the other to notice the file at its next look."""
+    with running_server(config.source, "--workers", "2", "--no-fetch") as root:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            page = await session.get(root + "/admin/login")
+            token = hidden_csrf(await page.text())
+            await session.post(
+                root + "/admin/login", data={"csrf": token, "name": "alice", "password": PASSWORD}
+            )
+            page = await session.get(root + "/admin/edit")
+            text = await page.text()
+            fingerprint_field = re.search(r'name="fingerprint" value="([0-9a-f]+)"', text)
+            assert fingerprint_field is not None
+            before = reloads_by_signal(root)
+            saved = await session.post(
+                root + "/admin/edit/sections/add",
+                data={
+                    "csrf": hidden_csrf(text),
+                    "fingerprint": fingerprint_field.group(1),
+                    "slug": "books",
+                    "title": "Books",
+                },
+            )
+            assert saved.status == 200
+            assert "Saved and in force" in await saved.text()
+        deadline = time.monotonic() + 10
+        while reloads_by_signal(root) < before + 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert reloads_by_signal(root) == before + 2  # both workers, by the signal

@@ -16,8 +16,10 @@ made from. Saving one (:func:`_save`), in a thread:
    the commit itself fails after the file was replaced, the old file is put
    back, so no edit stands without its record and no record claims an edit.
 
-The worker then reloads the config at once (``LiveConfig.reload``); the other
-workers see the new file within ``syndicate.web.live.CHECK_EVERY`` seconds.
+The worker then reloads the config at once (``LiveConfig.reload``) and, under
+the supervisor, has it tell every worker to reload (SIGHUP, as ``kill -HUP``
+does; ``syndicate.web.live.reload_everywhere``), so the edit is in force in
+all of them at once.
 A refused edit (conflict, invalid value) shows the page again with the
 editor's input still in the form, and the reason: for an invalid value, each
 problem with its key path, as ``syndicate check`` says it.
@@ -43,6 +45,7 @@ from syndicate.store.audit import AuditEntry, AuditLog, section_articles
 from syndicate.tomledit import SECTIONS, SOURCES, EditError, append, index_of, move, remove, update
 from syndicate.web.admin import Visit, redirect, render
 from syndicate.web.keys import LIVE
+from syndicate.web.live import reload_everywhere
 
 
 class Unchanged(Exception):
@@ -171,7 +174,7 @@ async def _save(
             visit, status=503, draft=draft, problems=[f"{reason}; nothing was changed"]
         )
     # On the event loop, as the file watcher does: its listeners drop the cache.
-    visit.request.app[LIVE].reload("admin")
+    reload_everywhere(visit.request.app[LIVE], "admin")
     return redirect(f"/admin/edit?saved=1#{anchor}")
 
 
