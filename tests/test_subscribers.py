@@ -18,7 +18,7 @@ from syndicate.clock import ManualClock
 from syndicate.config import parse_config
 from syndicate.store import Store
 from syndicate.store.accounts import Accounts
-from syndicate.store.subscribers import Batch, SubscriberCounts, day_of
+from syndicate.store.subscribers import KEEP_DAYS, Batch, SubscriberCounts, day_of
 from syndicate.subscribers import MOST, reported
 from syndicate.web.app import make_app
 from syndicate.web.subscribers import SUBSCRIBERS, batch_of, flush
@@ -139,6 +139,10 @@ def test_the_store_merges_workers_closes_days_and_keeps_no_hash_past_its_day(tmp
         days = {r[0] for r in store.conn.execute("SELECT day FROM feed_readers")}
         salts = {r[0] for r in store.conn.execute("SELECT day FROM reader_salts")}
         assert days == salts == {day_of(tomorrow)}  # yesterday's hashes and salt are gone
+        # Figures are kept for KEEP_DAYS, then dropped.
+        counts.flush(Batch(), START + timedelta(days=KEEP_DAYS + 1))
+        assert counts.on(day_of(START)) == {}
+        assert counts.on(day_of(tomorrow))["/feed.atom"].readers == 1
 
 
 @pytest.fixture

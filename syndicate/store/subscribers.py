@@ -21,10 +21,13 @@ import secrets
 import sqlite3
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from syndicate.models import to_store_time
 from syndicate.store.core import Store
+
+#: Days of figures kept: a year and a bit, for comparing with the same day last year.
+KEEP_DAYS = 400
 
 
 def day_of(moment: datetime) -> str:
@@ -89,6 +92,9 @@ class SubscriberCounts:
                 ),
             )
             self._close_days(conn, today)
+            oldest = day_of(now - timedelta(days=KEEP_DAYS))
+            conn.execute("DELETE FROM feed_aggregators WHERE day < ?", (oldest,))
+            conn.execute("DELETE FROM feed_reader_days WHERE day < ?", (oldest,))
 
     @staticmethod
     def _close_days(conn: sqlite3.Connection, today: str) -> None:
