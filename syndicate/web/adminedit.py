@@ -293,7 +293,8 @@ async def source_try(visit: Visit) -> web.StreamResponse:
         return await edit_page(visit, status=422, draft=draft, problems=exc.problems)
     except EditError as exc:
         return await edit_page(visit, status=422, draft=draft, problems=[str(exc)])
-    trial = await try_source(visit.config.fetcher, url, clock=visit.state.clock)
+    async with visit.state.fetching:  # one editor-triggered fetch at a time per worker
+        trial = await try_source(visit.config.fetcher, url, clock=visit.state.clock)
     return render(
         visit, "edit_trial.html", name=name, url=url, trial=trial, fingerprint=fingerprint
     )
