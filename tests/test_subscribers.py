@@ -192,3 +192,16 @@ async def test_two_workers_count_readers_and_aggregators_shown_on_admin(
     news_count = q(page, "section#section-news .subscriber-count")[0].text_content()
     assert news_count == "1"
     assert q(page, ".total-today")[0].text_content() == "45"
+
+
+async def test_a_worker_that_stops_flushes_what_it_holds(config: Any):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    app = make_app(config)
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get("/feed.json", headers={"User-Agent": "newsboat"})
+        assert response.status == 200
+        assert app[SUBSCRIBERS].seen  # not flushed yet (every 15 s)
+    with Store.open(config.store_path) as store:
+        found = SubscriberCounts(store).on(day_of(datetime.now(UTC)))
+    assert found["/feed.json"].readers == 1
