@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import shutil
 import sys
 import tempfile
 import time
@@ -62,8 +63,7 @@ def base_feeds(base: Path) -> Any:
     return module
 
 
-async def rounds(args: argparse.Namespace) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="syndicate-subs-"))
+async def rounds(args: argparse.Namespace, folder: Path) -> None:
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
     text = text.replace('path = "data/syndicate.db"', f'path = "{folder}/store.db"')
     (folder / "config.toml").write_text(text, encoding="utf-8")
@@ -108,6 +108,14 @@ async def rounds(args: argparse.Namespace) -> None:
     print(f"difference      {extra:+6.2f} us/request ({extra / best['without (base)']:+.1%})")
 
 
+async def measured(args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="syndicate-subs-"))
+    try:
+        await rounds(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, required=True, help="an older checkout")
@@ -117,7 +125,7 @@ def main() -> None:
     print(f"machine:  {machine()}")
     print(f"revision: {revision()} against {args.base}")
     print(f"loadavg:  {Path('/proc/loadavg').read_text().strip()} (before the run)")
-    asyncio.run(rounds(args))
+    asyncio.run(measured(args))
 
 
 if __name__ == "__main__":
