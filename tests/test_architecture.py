@@ -183,6 +183,8 @@ PURE = [
     PACKAGE / "web" / "auth.py",
     PACKAGE / "passwords.py",
     PACKAGE / "web" / "openapi.py",
+    PACKAGE / "tomledit.py",
+    PACKAGE / "subscribers.py",
 ]
 FORBIDDEN = ("aiohttp", "sqlite3", "sqlite_utils", "syndicate.store", "syndicate.web", "time")
 

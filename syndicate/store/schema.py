@@ -525,6 +525,57 @@ WHEN NEW.articles > 0 BEGIN
 END;
 """
 
+# -- migration 13 (the next one in this branch; renumbered at merge): the admin's -----
+# audit log, and feed subscriber counts
+#
+# audit_log: who changed the config through /admin, what and when; a row is
+# written in the same transaction as the edit, so none claims an edit that did
+# not happen. feed_aggregators: the subscribers an aggregator reports in its
+# User-Agent, the latest figure per day, feed path and aggregator (each worker
+# flushes its own; the newest report wins). feed_readers: other clients, one
+# row per salted hash of address and User-Agent, kept for the day only: each
+# day's hashes are counted into feed_reader_days and deleted with that day's
+# salt (reader_salts) once the day is over.
+
+MIGRATION_13 = f"""
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL CHECK (at GLOB {TIME_GLOB}),
+    editor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+
+CREATE TABLE feed_aggregators (
+    day TEXT NOT NULL,
+    path TEXT NOT NULL,
+    aggregator TEXT NOT NULL,
+    subscribers INTEGER NOT NULL CHECK (subscribers >= 0),
+    seen_at TEXT NOT NULL CHECK (seen_at GLOB {TIME_GLOB}),
+    PRIMARY KEY (day, path, aggregator)
+) WITHOUT ROWID;
+
+CREATE TABLE feed_readers (
+    day TEXT NOT NULL,
+    path TEXT NOT NULL,
+    reader BLOB NOT NULL,
+    PRIMARY KEY (day, path, reader)
+) WITHOUT ROWID;
+
+CREATE TABLE feed_reader_days (
+    day TEXT NOT NULL,
+    path TEXT NOT NULL,
+    readers INTEGER NOT NULL CHECK (readers >= 0),
+    PRIMARY KEY (day, path)
+) WITHOUT ROWID;
+
+CREATE TABLE reader_salts (
+    day TEXT PRIMARY KEY,
+    salt BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -535,6 +586,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_7,
     MIGRATION_8,
     MIGRATION_10,
+    MIGRATION_13,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

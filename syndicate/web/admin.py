@@ -43,14 +43,17 @@ from syndicate.humanize import relative_time
 from syndicate.models import SITE, Scope
 from syndicate.store import Store
 from syndicate.store.accounts import Accounts
+from syndicate.store.audit import AuditLog
 from syndicate.store.digests import editions
 from syndicate.store.sources import SourceRow, Sources
-from syndicate.web import auth
+from syndicate.web import auth, subscribers
 from syndicate.web.keys import CACHE, CLOCK, LIVE, STORE
 from syndicate.web.templating import templates
 
 #: Articles shown in each section's preview, and editions of each digest.
 PREVIEW_ITEMS = 5
+#: Config edits shown on /admin (the edit page shows more).
+RECENT_CHANGES = 5
 #: Password checks (scrypt, 32 MiB each) running at once per worker: bounds
 #: the memory and threads a flood of login attempts can take.
 CONCURRENT_CHECKS = 2
@@ -407,7 +410,19 @@ async def sections_page(visit: Visit) -> web.StreamResponse:
         {"when": _when(at, visit.now), "reason": reason}
         for at, reason in sorted(failures, key=lambda f: f[0], reverse=True)
     ]
-    return render(visit, "sections.html", sections=data, broken=broken, digests=digests)
+    extra = await asyncio.to_thread(_counts_and_changes, visit)
+    return render(visit, "sections.html", sections=data, broken=broken, digests=digests, **extra)
+
+
+def _counts_and_changes(visit: Visit) -> dict[str, Any]:
+    """Subscriber figures beside each feed and in total, and the latest config edits."""
+    scopes = [SITE] + [Scope("section", s.slug) for s in visit.config.sections]
+    each, total = subscribers.figures(visit.store, scopes, visit.now)
+    return {
+        "subscribers": {scope.key: found for scope, found in each.items()},
+        "subscribers_total": total,
+        "changes": AuditLog(visit.store).latest(RECENT_CHANGES),
+    }
 
 
 def _status(row: SourceRow | None, enabled: bool, configured: bool) -> tuple[str, str]:
@@ -569,4 +584,7 @@ def add_routes(app: web.Application) -> None:
     router.add_get("/admin/login", _gate(login_page, login=False))
     router.add_post("/admin/login", _gate(login_submit, login=False))
     router.add_post("/admin/logout", _gate(logout))
+    from syndicate.web import adminedit  # imports this module: registered here, not at the top
+
+    adminedit.add_routes(app, _gate)
     router.add_route("*", "/admin/{tail:.*}", _gate(not_found))

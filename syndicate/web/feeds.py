@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.hdrs import USER_AGENT
 
 from syndicate.catalog import DIRECTORY_HTML, DIRECTORY_OPML, KINDS, feed_key
+from syndicate.documents.cache import DocumentCache
 from syndicate.documents.feeds import parse_format
 from syndicate.documents.headers import cache_headers
-from syndicate.documents.rendered import NotFound
+from syndicate.documents.rendered import NotFound, Rendered
 from syndicate.models import SITE, Scope, ScopeKind
+from syndicate.web import subscribers
 from syndicate.web.keys import CACHE
 from syndicate.web.respond import answer, document
+from syndicate.web.subscribers import KEPT, MOST_PENDING, Seen
 
 MAX_PAGE = 1_000_000
 #: Seconds caches may keep the ``?page=1`` redirect (it never changes).
@@ -54,42 +58,54 @@ def _bad_page(raw: str) -> web.HTTPBadRequest:
     )
 
 
-def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _handler(
+    kind: ScopeKind, seen: set[Seen]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         cache = request.app[CACHE]
         if not cache.looked:
             cache.refresh()
         found = cache.by_path.get(request.raw_path)
-        if found is not None:
-            return answer(request, found, cache.responses)
-        scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
-        try:
-            key = feed_key(scope, parse_format(request.match_info["fmt"]), _page(request))
-        except NotFound as exc:  # the route only matches known formats
-            raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
-        found = cache.peek(key)
-        if found is not None and found.expires is None and len(cache.by_path) < 4096:
-            cache.by_path[request.raw_path] = found
         if found is None:
-            try:
-                found = await document(cache, key)
-            except NotFound as exc:
-                cache.responses[404] += 1
-                raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
+            found = await _look_up(request, cache, kind)
+        # Subscriber counts: one set insertion; judged and stored in the background.
+        if len(seen) < MOST_PENDING:
+            agent = request.headers.get(USER_AGENT, "")
+            seen.add((request.raw_path[:KEPT], agent[:KEPT], request.remote))
         return answer(request, found, cache.responses)
 
     return handle
+
+
+async def _look_up(request: web.Request, cache: DocumentCache, kind: ScopeKind) -> Rendered:
+    """A feed not found by its raw path: its key from the route, then the cache or a build."""
+    scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
+    try:
+        key = feed_key(scope, parse_format(request.match_info["fmt"]), _page(request))
+    except NotFound as exc:  # the route only matches known formats
+        raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
+    found = cache.peek(key)
+    if found is not None and found.expires is None and len(cache.by_path) < 4096:
+        cache.by_path[request.raw_path] = found
+    if found is None:
+        try:
+            found = await document(cache, key)
+        except NotFound as exc:
+            cache.responses[404] += 1
+            raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
+    return found
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/feeds", index)
     app.router.add_get("/feeds.opml", index)
     fmt = "{fmt:atom|rss|json}"
+    seen = subscribers.install(app).seen
     for kind in KINDS.values():
         if kind.folder:
-            app.router.add_get(f"/{kind.folder}/{{key}}/feed.{fmt}", _handler(kind.kind))
+            app.router.add_get(f"/{kind.folder}/{{key}}/feed.{fmt}", _handler(kind.kind, seen))
         else:
-            app.router.add_get(f"/feed.{fmt}", _handler(kind.kind))
+            app.router.add_get(f"/feed.{fmt}", _handler(kind.kind, seen))
 
 
 async def index(request: web.Request) -> web.StreamResponse:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -21,6 +23,20 @@ log = logging.getLogger("syndicate.config")
 CHECK_EVERY = 2.0
 
 LIVE = web.AppKey("live", LiveConfig)
+#: Set in each supervised worker to its supervisor's pid (syndicate.web.serve).
+SUPERVISOR_ENV = "SYNDICATE_SUPERVISOR_PID"
+
+
+def reload_everywhere(live: LiveConfig, trigger: str) -> bool:
+    """Reload here at once, then have the supervisor (if this worker has one) tell
+    every worker to reload, as ``kill -HUP`` does: an edit made in /admin is in
+    force in all of them at once, not after their next look at the file."""
+    accepted = live.reload(trigger)
+    parent = os.getppid()
+    if accepted and os.environ.get(SUPERVISOR_ENV) == str(parent):
+        with contextlib.suppress(OSError):
+            os.kill(parent, signal.SIGHUP)
+    return accepted
 
 
 async def watch_ctx(app: web.Application) -> AsyncIterator[None]:

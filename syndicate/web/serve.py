@@ -39,6 +39,7 @@ from syndicate.store import Store
 from syndicate.web.app import REQUEST_TIMEOUT, make_app
 from syndicate.web.fetching import stop_fetching
 from syndicate.web.keys import LIVE
+from syndicate.web.live import SUPERVISOR_ENV
 from syndicate.web.supervise import BOOT_FAILED, StoreLock, Supervisor, claim_port
 
 
@@ -254,6 +255,8 @@ def run_server(
                     nonlocal started
                     started = True
 
+                # Whom to ask for a reload of every worker (an admin edit; see adminedit).
+                os.environ[SUPERVISOR_ENV] = str(os.getppid())
                 try:
                     _worker(
                         config,
