@@ -203,7 +203,16 @@ class Store:
         return cls(conn, path)
 
     def close(self) -> None:
-        self.conn.close()
+        """Close the connection once no thread is inside a query.
+
+        Builds run in worker threads; closing the connection under a
+        statement another thread is stepping frees memory SQLite is still
+        using (CPython's sqlite3 does not guard it, and the process
+        crashes). Holding :attr:`lock` waits for that query to end; a later
+        query on this store then raises ``ProgrammingError`` instead.
+        """
+        with self.lock:
+            self.conn.close()
 
     def __enter__(self) -> Store:
         return self
