@@ -27,6 +27,9 @@ from syndicate.errors import SyndicateError
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "SYNDICATE_CONFIG"
 
+#: Where the built-in WebSub hub answers.
+HUB_PATH = "/websub"
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -258,6 +261,50 @@ class FetcherConfig:
     max_redirects: int = rule(5, check=_range(0, 10), doc="Redirect hops before giving up")
 
 
+def _hub(value: Any) -> str | None:
+    if value in ("builtin", "off"):
+        return None
+    problem = _http_url(value)
+    return f"must be 'builtin', 'off' or an outside hub's URL: {problem}" if problem else None
+
+
+@dataclass(frozen=True)
+class WebSubConfig:
+    """WebSub (W3C Recommendation, 2018): the hub every feed names, and the built-in one."""
+
+    hub: str = rule(
+        "builtin",
+        check=_hub,
+        doc="'builtin' (the hub at /websub), an outside hub's URL (announced to), or 'off'",
+    )
+    lease_min: int = rule(
+        3600, check=_range(60, 31_536_000), doc="Shortest lease granted, in seconds"
+    )
+    lease_max: int = rule(
+        2_592_000, check=_range(60, 31_536_000), doc="Longest lease granted, in seconds"
+    )
+    lease_default: int = rule(
+        864_000, check=_range(60, 31_536_000), doc="Lease when a subscriber asks for none"
+    )
+    retry_for: int = rule(
+        3600,
+        check=_range(1, 604_800),
+        doc="Seconds a failing delivery or outside-hub announcement is retried, then dropped",
+    )
+    retry_base: float = rule(
+        2.0, check=_range(0.05, 3600), doc="Seconds before the first retry; doubled each time"
+    )
+    timeout: float = rule(
+        10.0, check=_range(0.5, 120), doc="Seconds allowed per callback or hub request"
+    )
+    concurrency: int = rule(
+        500, check=_range(1, 10_000), doc="Callback requests in flight at once (built-in hub)"
+    )
+    publish_with: Literal["both", "hub.topic", "hub.url"] = rule(
+        "both", doc="The outside hub's publish parameter: hub.topic, hub.url, or both"
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     site: SiteConfig = rule(doc="The publication")
@@ -267,6 +314,7 @@ class Config:
     sections: tuple[SectionConfig, ...] = rule(default_factory=tuple, doc="Sections")
     sidebar: SidebarConfig = rule(default_factory=SidebarConfig, doc="Latest News sidebar")
     fetcher: FetcherConfig = rule(default_factory=FetcherConfig, doc="Outside-feed fetcher")
+    websub: WebSubConfig = rule(default_factory=WebSubConfig, doc="WebSub push")
     #: Where the file was read from; relative paths inside it are resolved against it.
     source: Path = field(default=Path(DEFAULT_CONFIG), metadata={"internal": True})
 
@@ -285,6 +333,14 @@ class Config:
 
     def section(self, slug: str) -> SectionConfig | None:
         return next((s for s in self.sections if s.slug == slug), None)
+
+    @property
+    def hub_url(self) -> str | None:
+        """The hub every feed names (``rel="hub"``), or None with WebSub off."""
+        hub = self.websub.hub
+        if hub == "off":
+            return None
+        return self.site.root + HUB_PATH if hub == "builtin" else hub
 
 
 # -- the loader --------------------------------------------------------------
@@ -387,6 +443,9 @@ def _build(cls: type[T], table: Mapping[str, Any], prefix: str, problems: list[s
     return cls(**values)
 
 
+_LEASES = ("lease_min", "lease_max", "lease_default")
+
+
 def _cross_checks(table: Mapping[str, Any], problems: list[str]) -> None:
     """Duplicates across items, checked on the raw tables so they are reported
     alongside every other problem, not only once the rest is fixed."""
@@ -394,6 +453,14 @@ def _cross_checks(table: Mapping[str, Any], problems: list[str]) -> None:
     def items(value: Any) -> list[Any]:
         return value if isinstance(value, list) else []
 
+    websub = table.get("websub")
+    if isinstance(websub, dict):
+        leases = [websub.get(k, getattr(WebSubConfig, k)) for k in _LEASES]
+        if all(isinstance(v, int) for v in leases) and not leases[0] <= leases[2] <= leases[1]:
+            problems.append(
+                f"websub: lease_min ({leases[0]}) <= lease_default ({leases[2]}) "
+                f"<= lease_max ({leases[1]}) must hold"
+            )
     sidebar = table.get("sidebar")
     lists = (
         ("sections", items(table.get("sections")), ("slug",)),
@@ -475,6 +542,7 @@ __all__ = [
     "SiteConfig",
     "SourceConfig",
     "StoreConfig",
+    "WebSubConfig",
     "documented_keys",
     "load_config",
     "parse_config",

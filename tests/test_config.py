@@ -390,7 +390,8 @@ def test_known_keys_list_leaves_out_internal_fields():
     problem = only_problem(with_key(minimal(), "extra", 1))
     assert "source" not in problem
     assert problem == (
-        "extra: unknown key (known keys: feeds, fetcher, sections, server, sidebar, site, store)"
+        "extra: unknown key (known keys: feeds, fetcher, sections, server, sidebar, site, store, "
+        "websub)"
     )
 
 

@@ -25,7 +25,7 @@ from syndicate.documents.rendered import Rendered
 from syndicate.live import LiveConfig
 from syndicate.store import Store
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
-from syndicate.web import admin, api, demofeeds, feeds, pages, serverlog
+from syndicate.web import admin, api, demofeeds, feeds, pages, serverlog, websub
 from syndicate.web.health import healthz, metrics
 from syndicate.web.keys import CACHE, CLOCK, DOOR, LIVE, SERVER_LOG, STORE
 from syndicate.web.live import watch_ctx
@@ -125,5 +125,6 @@ def make_app(
     pages.add_routes(app)
     demofeeds.add_routes(app)
     api.add_routes(app)
+    websub.add_routes(app, leader=leader)
     admin.add_routes(app)
     return app

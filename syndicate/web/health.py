@@ -11,6 +11,7 @@ from syndicate import __version__
 from syndicate.documents.headers import no_store_headers
 from syndicate.store import StoreError
 from syndicate.web.keys import CACHE, DOOR, LIVE, SERVER_LOG, STORE
+from syndicate.web.websub import metric_lines as websub_metrics
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -70,6 +71,7 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP syndicate_changes_announced_total Changes the change door announced (leader only).",
         "# TYPE syndicate_changes_announced_total counter",
         f"syndicate_changes_announced_total {request.app[DOOR].announced}",
+        *websub_metrics(request.app),
         f'syndicate_info{{version="{__version__}",pid="{os.getpid()}"}} 1',
     ]
     return web.Response(
