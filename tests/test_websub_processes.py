@@ -7,15 +7,10 @@ articles are written into the store by this process, as the CMS would.
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +20,7 @@ from syndicate.records import parse_record
 from syndicate.store import Store
 from syndicate.store.websub import WebSubStore
 from tests.support import MINIMAL_CONFIG, fill_store, sample_record, write_config
-from tests.websub_support import Behaviour, subscriber
+from tests.websub_support import Behaviour, serve, subscriber
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,43 +41,6 @@ def config(tmp_path: Path) -> Path:
     path = write_config(tmp_path, MINIMAL_CONFIG + SETTINGS)
     fill_store(tmp_path / "store.db", 12)
     return path
-
-
-@contextmanager
-def serve(config: Path, workers: int = 1) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`syndicate serve` on a free port: (its process, its root URL); stopped by pid."""
-    command = [sys.executable, "-m", "syndicate", "--config", str(config), "serve"]
-    proc = subprocess.Popen(
-        [*command, "--port", "0", "--workers", str(workers), "--no-fetch"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        root = ""
-        while not root and time.monotonic() < deadline:
-            found = re.search(r"on (http://\S+)", proc.stdout.readline())
-            root = found.group(1) if found else ""
-            assert proc.poll() is None, "the server exited"
-        assert root, "the server did not say where it listens"
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(root + "/healthz", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(1.0)  # the leader's census: changes are reported from then on
-        yield proc, root
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def subscribe(root: str, callback: str) -> None:

@@ -9,11 +9,17 @@ alike and wait on what arrived.
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -135,3 +141,50 @@ def subscriber() -> Iterator[Subscriber]:
         yield running
     finally:
         running.stop()
+
+
+@contextmanager
+def serve(
+    config: Path, workers: int = 1, port: int = 0
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`syndicate serve` (port 0: a free one): (its process, its root URL); stopped by pid."""
+    command = [sys.executable, "-m", "syndicate", "--config", str(config), "serve"]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", str(workers), "--no-fetch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        root = ""
+        while not root and time.monotonic() < deadline:
+            found = re.search(r"on (http://\S+)", proc.stdout.readline())
+            root = found.group(1) if found else ""
+            assert proc.poll() is None, "the server exited"
+        assert root, "the server did not say where it listens"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(root + "/healthz", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(1.0)  # the leader's census: changes are reported from then on
+        yield proc, root
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for servers whose URL must be known before they start)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
