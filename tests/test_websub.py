@@ -383,3 +383,17 @@ async def test_an_outside_hub_is_told_of_each_changed_feed(
     assert "HTTP 204" in text
     metrics = await (await client.get("/metrics")).text()
     assert 'syndicate_websub_announcements_total{outcome="retry"}' in metrics
+
+
+async def test_callbacks_on_private_addresses_are_refused_by_default(
+    aiohttp_client: Any, tmp_path: Path, sub: Subscriber
+):
+    """The fetcher's SSRF guard: a loopback callback is never called unless config allows it."""
+    config = make_config(tmp_path, SETTINGS.replace("allow_private_addresses = true", ""))
+    client = await leader(aiohttp_client, config)
+    for callback in (sub.url("private"), "http://0x7f000001:9/cb", "http://[::1]:9/cb"):
+        await subscribe(client, callback)
+    counts = client.app[COUNTS].verifications
+    await sub.await_(lambda: counts["failed"] == 3, what="three refused verifications")
+    assert sub.seen("private") == []
+    assert subscriptions(config) == []
