@@ -15,7 +15,9 @@ time of each push) and a load process that polls feeds at a steady pace
 3. One more subscriber that hangs for 30 s on each push, then a publish: how
    much later the others get theirs than in the step without it.
 
-For each: time from the API's 201 (or the write) to the last delivery,
+For each: time from the API's 201 to the first delivery (the change door
+noticing the write, up to its 0.2 s tick, and rebuilding the changed
+feeds) and to the last,
 deliveries per second, the origin's feed p99 while it ran, and the leader's
 memory. The anchor (issue 13): flask-websub's hub with Celery (2 worker
 processes) and Redis on this machine kind delivered to 1,000 subscribers in
@@ -270,7 +272,8 @@ class Bench:
         rss = (status_kb(self.leader, "VmRSS") or 0) / 1024
         hwm = (status_kb(self.leader, "VmHWM") or 0) / 1024
         print(
-            f"  {what:<34} {len(times):>5} deliveries, last after {last:6.3f} s, "
+            f"  {what:<30} {len(times):>5} deliveries, first after {times[0] - start:5.3f} s, "
+            f"last after {last:6.3f} s, "
             f"{rate:8,.0f}/s; feed p99 {p99:6.1f} ms ({n} requests); "
             f"leader {rss:.0f} MiB (peak {hwm:.0f})",
             flush=True,

@@ -187,9 +187,12 @@ class WebSubStore:
         owed = [Owed(_subscription(row, True), row[10], row[11], row[12]) for row in rows]
         return [o for o in owed if o.subscription.id not in skip][:limit]
 
-    def next_due(self) -> float | None:
+    def next_due(self, after: float) -> float | None:
+        """When the next delivery after ``after`` comes due (a retry), or None."""
         with self.store.lock:
-            found = self.store.rows("SELECT MIN(due_at) FROM websub_deliveries")
+            found = self.store.rows(
+                "SELECT MIN(due_at) FROM websub_deliveries WHERE due_at > ?", (after,)
+            )
         return None if found[0][0] is None else float(found[0][0])
 
     def record(self, outcomes: Iterable[Outcome]) -> None:

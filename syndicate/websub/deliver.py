@@ -42,6 +42,8 @@ FLUSH_AT = 256
 FLUSH_EVERY = 0.05
 #: Seconds between sweeps of expired subscriptions.
 EXPIRE_EVERY = 30.0
+#: Deliveries started per look at the queue.
+BATCH = 1000
 
 
 class Deliverer:
@@ -95,11 +97,15 @@ class Deliverer:
         flusher = asyncio.create_task(self._flush_loop())
         try:
             while True:
+                pause = self.tick
                 try:
-                    await self._look()
+                    now = self.clock.time()
+                    if await self._look(now) < BATCH:
+                        pause = await self._sleep(now)
+                    else:
+                        pause = 0.0  # more are due than one look takes
                 except Exception:  # the engine must outlive any one bad look
                     log.exception("looking for deliveries failed; trying again")
-                pause = await self._sleep()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), pause)
                 self.wake.clear()
@@ -110,24 +116,26 @@ class Deliverer:
             await asyncio.gather(flusher, *self.tasks, return_exceptions=True)
             await asyncio.shield(self._flush())
 
-    async def _sleep(self) -> float:
-        upcoming = await asyncio.to_thread(self.subscriptions.next_due)
+    async def _sleep(self, now: float) -> float:
+        """Until the next retry comes due, at most a tick (what is due now is under way)."""
+        upcoming = await asyncio.to_thread(self.subscriptions.next_due, now)
         if upcoming is None:
             return self.tick
         return max(0.0, min(self.tick, upcoming - self.clock.time()))
 
-    async def _look(self) -> None:
-        now = self.clock.time()
+    async def _look(self, now: float) -> int:
+        """Start every delivery due by ``now`` that is not under way; how many started."""
         if now - self._last_expiry >= EXPIRE_EVERY or now < self._last_expiry:
             self._last_expiry = now
             if gone_count := await asyncio.to_thread(self.subscriptions.expire, now):
                 log.info("%d WebSub subscription(s) expired", gone_count)
-        due = await asyncio.to_thread(self.subscriptions.due, now, set(self.busy))
+        due = await asyncio.to_thread(self.subscriptions.due, now, set(self.busy), BATCH)
         for owed in due:
             self.busy.add(owed.subscription.id)
             task = asyncio.create_task(self._deliver(owed))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+        return len(due)
 
     async def _deliver(self, owed: Owed) -> None:
         try:
