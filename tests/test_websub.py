@@ -261,7 +261,18 @@ async def test_a_lease_is_clamped_and_expires(aiohttp_client: Any, config: Confi
     await until_subscribed(sub, config, 2)
     leases = {s.callback: s.expires_at - s.since for s in subscriptions(config)}
     assert leases == {sub.url("short"): 60, sub.url("long"): 600}  # lease_min is 60
-    clock.advance(120)
+    # Subscribing again renews the lease from now, keeping the subscription.
+    clock.advance(30)
+    before = {s.callback: s for s in subscriptions(config)}
+    await subscribe(client, sub.url("long"), **{"hub.lease_seconds": "600"})
+    await sub.await_(
+        lambda: any(s.expires_at > before[s.callback].expires_at for s in subscriptions(config)),
+        what="the renewal",
+    )
+    renewed = {s.callback: s for s in subscriptions(config)}[sub.url("long")]
+    assert renewed.since == before[sub.url("long")].since
+    assert renewed.expires_at == before[sub.url("long")].expires_at + 30
+    clock.advance(90)
     publish(config, 102, clock.now())
     await sub.await_(lambda: sub.seen("long", "POST"), what="the push to the live lease")
     await asyncio.sleep(0.5)
