@@ -265,16 +265,18 @@ class Bench:
         return statistics.quantiles(rows, n=100)[98], len(rows)
 
     def report(self, what: str, start: float, times: list[float]) -> float:
-        last = times[-1] - start
-        rate = len(times) / last if last > 0 else float("inf")
+        """One line: first and last delivery after the 201, the push rate, feed p99, memory."""
+        first, last = times[0] - start, times[-1] - start
+        spread = times[-1] - times[0]
+        rate = len(times) / spread if spread > 0 else float("inf")
         time.sleep(0.3)
         p99, n = self.p99(start, times[-1])
         rss = (status_kb(self.leader, "VmRSS") or 0) / 1024
         hwm = (status_kb(self.leader, "VmHWM") or 0) / 1024
         print(
-            f"  {what:<30} {len(times):>5} deliveries, first after {times[0] - start:5.3f} s, "
-            f"last after {last:6.3f} s, "
-            f"{rate:8,.0f}/s; feed p99 {p99:6.1f} ms ({n} requests); "
+            f"  {what:<30} {len(times):>5} deliveries: first {first:5.3f} s, "
+            f"last {last:5.3f} s after the 201 ({spread:5.3f} s from first to last, "
+            f"{rate:,.0f}/s); feed p99 {p99:6.1f} ms ({n} requests); "
             f"leader {rss:.0f} MiB (peak {hwm:.0f})",
             flush=True,
         )

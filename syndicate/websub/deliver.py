@@ -80,6 +80,8 @@ class Deliverer:
 
     async def on_change(self, change: Change) -> None:
         """The door's listener: owe every live subscriber of each changed feed its new bytes."""
+        if self.live.config.websub.hub != "builtin":
+            return  # feeds name another hub, or none: subscribers here are owed nothing
         owed: list[tuple[str, str]] = []
         for key, url in zip(change.documents, change.urls, strict=True):
             if not is_topic(key) or key in change.gone:
