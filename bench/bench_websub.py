@@ -124,9 +124,10 @@ def request(url: str, data: bytes | None = None, **kwargs: Any) -> tuple[int, by
 
 
 class Bench:
-    def __init__(self, folder: Path, rate: float) -> None:
+    def __init__(self, folder: Path, rate: float, concurrency: int | None) -> None:
         self.folder = folder
         self.rate = rate
+        self.concurrency = concurrency
         self.port = free_port()
         self.root = f"http://{HOST}:{self.port}"
         self.sub_port = free_port()
@@ -152,6 +153,8 @@ class Bench:
         text = re.sub(r"(?m)^base_url\s*=.*$", f'base_url = "{self.root}"', text, count=1)
         text = re.sub(r'(?m)^path\s*=\s*"data/[^"]*"', 'path = "store.db"', text, count=1)
         text += "\n[websub]\ntimeout = 60\n"
+        if self.concurrency:
+            text += f"concurrency = {self.concurrency}\n"
         if "[fetcher]" in text:
             text = re.sub(r"(?m)^allow_private_addresses\s*=.*$", "", text)
             text = text.replace("[fetcher]", "[fetcher]\nallow_private_addresses = true", 1)
@@ -339,6 +342,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, default=200.0, help="feed requests/s meanwhile")
+    parser.add_argument("--concurrency", type=int, help="websub.concurrency (default: config's)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     args = parser.parse_args()
     if args.role:
@@ -353,7 +357,9 @@ def main() -> None:
     print(f"loadavg:  {os.getloadavg()[0]:.2f} (before the run)")
     print(f"load:     {args.rate:.0f} feed requests/s (gzip, 8 connections) throughout")
     folder = Path(tempfile.mkdtemp(prefix="syndicate-websub-"))
-    bench = Bench(folder, args.rate)
+    bench = Bench(folder, args.rate, args.concurrency)
+    if args.concurrency:
+        print(f"websub:   concurrency = {args.concurrency}")
     try:
         bench.setup()
         asyncio.run(bench.run())
