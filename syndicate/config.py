@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import tomllib
 import typing
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit
 
+from syndicate import configrules as rules
+from syndicate.configrules import rule
 from syndicate.cutoffs import clock_time_problem, weekday_problem, zone_problem
 from syndicate.errors import SyndicateError
 
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "SYNDICATE_CONFIG"
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: Where the built-in WebSub hub answers.
+HUB_PATH = "/websub"
 
 
 class ConfigError(SyndicateError):
@@ -44,152 +45,28 @@ class ConfigError(SyndicateError):
         return "\n".join(lines)
 
 
-# -- field rules -------------------------------------------------------------
-
-Check = Callable[[Any], str | None]
-
-
-def _range(lo: float | None = None, hi: float | None = None) -> Check:
-    def check(value: Any) -> str | None:
-        if value != value:  # NaN: every comparison is False, so say it outright
-            return "must be a number, got nan"
-        if lo is not None and value < lo:
-            return f"must be at least {lo}, got {value}"
-        if hi is not None and value > hi:
-            return f"must be at most {hi}, got {value}"
-        return None
-
-    return check
-
-
-def _http_url(value: Any) -> str | None:
-    # urlsplit quietly drops tabs and newlines, but the raw string is what
-    # ends up in every feed: refuse them outright.
-    if any(c.isspace() or unicodedata.category(c) == "Cc" for c in value):
-        return f"must not contain spaces or control characters, got {value!r}"
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-        _ = parts.port  # raises for a port that is not a number from 0 to 65535
-    except ValueError as exc:
-        return f"is not a valid URL ({exc}): {value!r}"
-    if parts.scheme not in ("http", "https") or not host:
-        return f"must be an absolute http(s) URL, got {value!r}"
-    return None
-
-
-def _optional_url(value: Any) -> str | None:
-    return None if value == "" else _http_url(value)
-
-
-def _base_url(value: Any) -> str | None:
-    problem = _http_url(value)
-    if problem:
-        return problem
-    parts = urlsplit(value)
-    if parts.query or parts.fragment:
-        return f"must not have a query or fragment, got {value!r}"
-    return None
-
-
-def _slug(value: Any) -> str | None:
-    if not SLUG_RE.fullmatch(value):
-        return f"must be a slug of lowercase letters, digits and single hyphens, got {value!r}"
-    return None
-
-
-def _not_blank(value: Any) -> str | None:
-    return "must not be empty" if not str(value).strip() else None
-
-
-def _language(value: Any) -> str | None:
-    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", value):
-        return f"must be a language tag such as 'en' or 'en-GB', got {value!r}"
-    return None
-
-
-def _tag_authority(value: Any) -> str | None:
-    if not re.fullmatch(
-        r"([a-z0-9-]+(\.[a-z0-9-]+)+|[^@\s]+@[a-z0-9.-]+),\d{4}(-\d{2}(-\d{2})?)?", value
-    ):
-        return (
-            "must be a domain (or email) you owned on a date, as 'example.org,2026' "
-            f"(RFC 4151), got {value!r}"
-        )
-    return None
-
-
-_HOST_RE = re.compile(
-    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-)
-
-
-def _hosts(value: Any) -> str | None:
-    """Exact host names: lowercase, no scheme, port or path (each is matched as written)."""
-    bad = [host for host in value if not _HOST_RE.fullmatch(host) or len(host) > 253]
-    if not bad:
-        return None
-    hints = []
-    for host in bad:
-        try:
-            guess = urlsplit(host if "//" in host else f"//{host}").hostname or ""
-        except ValueError:
-            guess = ""
-        hint = f" (write {guess!r})" if guess and _HOST_RE.fullmatch(guess) else ""
-        hints.append(f"{host!r}{hint}")
-    return (
-        "must list bare host names such as 'www.youtube-nocookie.com' (lowercase; "
-        f"no scheme, port or path), got {', '.join(hints)}"
-    )
-
-
-def _slugs(value: Any) -> str | None:
-    bad = [slug for slug in value if _slug(slug)]
-    return f"must list section slugs, got {', '.join(repr(b) for b in bad)}" if bad else None
-
-
-def _article_path(value: Any) -> str | None:
-    if not value.startswith("/") or ("{slug}" not in value and "{id}" not in value):
-        return f"must start with '/' and contain {{slug}} or {{id}}, got {value!r}"
-    return None
-
-
-def rule(
-    default: Any = MISSING,
-    *,
-    check: Check | None = None,
-    doc: str = "",
-    default_factory: Callable[[], Any] | None = None,
-) -> Any:
-    """A dataclass field carrying its validation rule and a line of docs."""
-    meta = {"check": check, "doc": doc}
-    if default_factory is not None:
-        return field(default_factory=default_factory, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
 # -- the schema --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SiteConfig:
-    title: str = rule(check=_not_blank, doc="Name of the publication")
-    base_url: str = rule(check=_base_url, doc="Public root URL, e.g. https://example.org")
+    title: str = rule(check=rules.not_blank, doc="Name of the publication")
+    base_url: str = rule(check=rules.base_url, doc="Public root URL, e.g. https://example.org")
     tag_authority: str = rule(
-        check=_tag_authority,
+        check=rules.tag_authority,
         doc="Fixed 'domain,date' behind every entry ID (tag: URI); never change it",
     )
-    language: str = rule("en", check=_language, doc="Language tag of the feeds")
+    language: str = rule("en", check=rules.language, doc="Language tag of the feeds")
     description: str = rule("", doc="One-line description, used as feed subtitle")
     copyright: str = rule("", doc="Copyright line of every feed")
-    icon: str = rule("", check=_optional_url, doc="Small square image URL (favicon)")
-    logo: str = rule("", check=_optional_url, doc="Larger logo image URL")
+    icon: str = rule("", check=rules.optional_url, doc="Small square image URL (favicon)")
+    logo: str = rule("", check=rules.optional_url, doc="Larger logo image URL")
     article_path: str = rule(
-        "/articles/{slug}", check=_article_path, doc="Permalink path of an article"
+        "/articles/{slug}", check=rules.path_template, doc="Permalink path of an article"
     )
     embed_hosts: tuple[str, ...] = rule(
         (),
-        check=_hosts,
+        check=rules.hosts,
         doc="Exact hosts whose https pages articles may embed (iframes); none by default",
     )
 
@@ -206,9 +83,9 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    host: str = rule("127.0.0.1", check=_not_blank, doc="Address to listen on")
-    port: int = rule(8080, check=_range(0, 65535), doc="TCP port (0 picks a free one)")
-    workers: int = rule(0, check=_range(0, 64), doc="Worker processes; 0 means one per core")
+    host: str = rule("127.0.0.1", check=rules.not_blank, doc="Address to listen on")
+    port: int = rule(8080, check=rules.within(0, 65535), doc="TCP port (0 picks a free one)")
+    workers: int = rule(0, check=rules.within(0, 64), doc="Worker processes; 0 means one per core")
     demo_feeds: str = rule(
         "", doc="Folder of sample outside feeds served at /demo-feeds/ (for the offline demo)"
     )
@@ -219,18 +96,18 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class FeedsConfig:
-    items: int = rule(50, check=_range(1, 500), doc="Items per feed page")
+    items: int = rule(50, check=rules.within(1, 500), doc="Items per feed page")
     content: Literal["full", "summary"] = rule("full", doc="Full article bodies or summaries")
-    max_age: int = rule(300, check=_range(0, 86400), doc="Cache-Control max-age in seconds")
+    max_age: int = rule(300, check=rules.within(0, 86400), doc="Cache-Control max-age in seconds")
     stale_while_revalidate: int = rule(
-        60, check=_range(0, 86400), doc="Cache-Control stale-while-revalidate in seconds"
+        60, check=rules.within(0, 86400), doc="Cache-Control stale-while-revalidate in seconds"
     )
 
 
 @dataclass(frozen=True)
 class SectionConfig:
-    slug: str = rule(check=_slug, doc="URL name of the section")
-    title: str = rule(check=_not_blank, doc="Display name")
+    slug: str = rule(check=rules.slug, doc="URL name of the section")
+    title: str = rule(check=rules.not_blank, doc="Display name")
     description: str = rule("", doc="Used as the section feed's subtitle")
 
 
@@ -239,9 +116,9 @@ class DigestConfig:
     """A daily or weekly digest of the articles (the morning email); see syndicate.cutoffs."""
 
     slug: str = rule(
-        check=_slug, doc="URL name of the digest; never change it once people subscribe"
+        check=rules.slug, doc="URL name of the digest; never change it once people subscribe"
     )
-    title: str = rule(check=_not_blank, doc="Name of the email, e.g. 'Breakfast in Red'")
+    title: str = rule(check=rules.not_blank, doc="Name of the email, e.g. 'Breakfast in Red'")
     schedule: Literal["daily", "weekly"] = rule("daily", doc="'daily', or 'weekly' on `day`")
     time: str = rule("07:00", check=clock_time_problem, doc="Local cut-off time, HH:MM (24-hour)")
     day: str = rule("", check=weekday_problem, doc="Weekly only: 'monday' ... 'sunday'")
@@ -249,26 +126,34 @@ class DigestConfig:
         "UTC", check=zone_problem, doc="IANA time zone of the cut-off, e.g. 'Europe/London'"
     )
     sections: tuple[str, ...] = rule(
-        (), check=_slugs, doc="Sections it takes, in the order shown; empty: every article"
+        (), check=rules.slugs, doc="Sections it takes, in the order shown; empty: every article"
     )
-    max_articles: int = rule(30, check=_range(1, 200), doc="Most articles in one edition (newest)")
+    max_articles: int = rule(
+        30, check=rules.within(1, 200), doc="Most articles in one edition (newest)"
+    )
     lead: str = rule("", doc="Optional text at the top of every edition")
 
 
 @dataclass(frozen=True)
 class SourceConfig:
-    name: str = rule(check=_not_blank, doc="Name shown in the sidebar")
-    url: str = rule(check=_http_url, doc="URL of the outside RSS, Atom or JSON feed")
-    max_items: int = rule(0, check=_range(0, 200), doc="Most entries shown; 0 uses the default")
-    min_interval: int = rule(0, check=_range(0, 86400), doc="Least seconds between fetches")
+    name: str = rule(check=rules.not_blank, doc="Name shown in the sidebar")
+    url: str = rule(check=rules.http_url, doc="URL of the outside RSS, Atom or JSON feed")
+    max_items: int = rule(
+        0, check=rules.within(0, 200), doc="Most entries shown; 0 uses the default"
+    )
+    min_interval: int = rule(0, check=rules.within(0, 86400), doc="Least seconds between fetches")
     enabled: bool = rule(True, doc="Set false to stop fetching without losing the source")
 
 
 @dataclass(frozen=True)
 class SidebarConfig:
-    items: int = rule(10, check=_range(1, 100), doc="Entries shown in Latest News")
-    max_per_source: int = rule(3, check=_range(1, 100), doc="Most entries from any one source")
-    refresh_interval: int = rule(900, check=_range(60, 86400), doc="Seconds between fetch runs")
+    items: int = rule(10, check=rules.within(1, 100), doc="Entries shown in Latest News")
+    max_per_source: int = rule(
+        3, check=rules.within(1, 100), doc="Most entries from any one source"
+    )
+    refresh_interval: int = rule(
+        900, check=rules.within(60, 86400), doc="Seconds between fetch runs"
+    )
     sources: tuple[SourceConfig, ...] = rule(default_factory=tuple, doc="Outside feeds")
 
 
@@ -277,14 +162,18 @@ class FetcherConfig:
     allow_private_addresses: bool = rule(
         False, doc="Allow sources on loopback or private networks (tests, demo)"
     )
-    timeout: float = rule(30.0, check=_range(1, 300), doc="Total seconds allowed per fetch")
-    connect_timeout: float = rule(10.0, check=_range(1, 120), doc="Seconds allowed to connect")
-    max_body_bytes: int = rule(
-        5_000_000, check=_range(10_000, 100_000_000), doc="Largest accepted body (decompressed)"
+    timeout: float = rule(30.0, check=rules.within(1, 300), doc="Total seconds allowed per fetch")
+    connect_timeout: float = rule(
+        10.0, check=rules.within(1, 120), doc="Seconds allowed to connect"
     )
-    concurrency: int = rule(10, check=_range(1, 200), doc="Fetches in flight in total")
-    per_host: int = rule(2, check=_range(1, 20), doc="Fetches in flight per host")
-    max_redirects: int = rule(5, check=_range(0, 10), doc="Redirect hops before giving up")
+    max_body_bytes: int = rule(
+        5_000_000,
+        check=rules.within(10_000, 100_000_000),
+        doc="Largest accepted body (decompressed)",
+    )
+    concurrency: int = rule(10, check=rules.within(1, 200), doc="Fetches in flight in total")
+    per_host: int = rule(2, check=rules.within(1, 20), doc="Fetches in flight per host")
+    max_redirects: int = rule(5, check=rules.within(0, 10), doc="Redirect hops before giving up")
 
 
 #: The response headers that can carry surrogate keys, as each cache spells them.
@@ -292,7 +181,7 @@ KEY_HEADERS = ("xkey", "Surrogate-Key", "Cache-Tag")
 
 
 def _http_urls(value: Any) -> str | None:
-    return next((f"[{i}] {p}" for i, v in enumerate(value) if (p := _http_url(v))), None)
+    return next((f"[{i}] {p}" for i, v in enumerate(value) if (p := rules.http_url(v))), None)
 
 
 def _key_headers(value: Any) -> str | None:
@@ -321,7 +210,9 @@ class CacheConfig:
         (), doc="Command (argv) run with the changed keys appended, e.g. a CDN's purge call"
     )
     purge_timeout: float = rule(
-        5.0, check=_range(0.5, 60), doc="Seconds one purge attempt (request or command) may take"
+        5.0,
+        check=rules.within(0.5, 60),
+        doc="Seconds one purge attempt (request or command) may take",
     )
 
     def problems(self) -> list[str]:
@@ -344,6 +235,50 @@ class CacheConfig:
         return self.key_headers or (("xkey",) if self.purge_urls else ())
 
 
+def _hub(value: Any) -> str | None:
+    if value in ("builtin", "off"):
+        return None
+    problem = rules.http_url(value)
+    return f"must be 'builtin', 'off' or an outside hub's URL: {problem}" if problem else None
+
+
+@dataclass(frozen=True)
+class WebSubConfig:
+    """WebSub (W3C Recommendation, 2018): the hub every feed names, and the built-in one."""
+
+    hub: str = rule(
+        "builtin",
+        check=_hub,
+        doc="'builtin' (the hub at /websub), an outside hub's URL (announced to), or 'off'",
+    )
+    lease_min: int = rule(
+        3600, check=rules.within(60, 31_536_000), doc="Shortest lease granted, in seconds"
+    )
+    lease_max: int = rule(
+        2_592_000, check=rules.within(60, 31_536_000), doc="Longest lease granted, in seconds"
+    )
+    lease_default: int = rule(
+        864_000, check=rules.within(60, 31_536_000), doc="Lease when a subscriber asks for none"
+    )
+    retry_for: int = rule(
+        3600,
+        check=rules.within(1, 604_800),
+        doc="Seconds a failing delivery or outside-hub announcement is retried, then dropped",
+    )
+    retry_base: float = rule(
+        2.0, check=rules.within(0.05, 3600), doc="Seconds before the first retry; doubled each time"
+    )
+    timeout: float = rule(
+        10.0, check=rules.within(0.5, 120), doc="Seconds allowed per callback or hub request"
+    )
+    concurrency: int = rule(
+        500, check=rules.within(1, 10_000), doc="Callback requests in flight at once (built-in hub)"
+    )
+    publish_with: Literal["both", "hub.topic", "hub.url"] = rule(
+        "both", doc="The outside hub's publish parameter: hub.topic, hub.url, or both"
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     site: SiteConfig = rule(doc="The publication")
@@ -355,6 +290,7 @@ class Config:
     fetcher: FetcherConfig = rule(default_factory=FetcherConfig, doc="Outside-feed fetcher")
     cache: CacheConfig = rule(default_factory=CacheConfig, doc="The cache or CDN in front")
     digests: tuple[DigestConfig, ...] = rule(default_factory=tuple, doc="Daily or weekly digests")
+    websub: WebSubConfig = rule(default_factory=WebSubConfig, doc="WebSub push")
     #: Where the file was read from; relative paths inside it are resolved against it.
     source: Path = field(default=Path(DEFAULT_CONFIG), metadata={"internal": True})
 
@@ -376,6 +312,14 @@ class Config:
 
     def digest(self, slug: str) -> DigestConfig | None:
         return next((d for d in self.digests if d.slug == slug), None)
+
+    @property
+    def hub_url(self) -> str | None:
+        """The hub every feed names (``rel="hub"``), or None with WebSub off."""
+        hub = self.websub.hub
+        if hub == "off":
+            return None
+        return self.site.root + HUB_PATH if hub == "builtin" else hub
 
 
 # -- the loader --------------------------------------------------------------
@@ -478,6 +422,9 @@ def _build(cls: type[T], table: Mapping[str, Any], prefix: str, problems: list[s
     return cls(**values)
 
 
+_LEASES = ("lease_min", "lease_max", "lease_default")
+
+
 def _cross_checks(table: Mapping[str, Any], problems: list[str]) -> None:
     """Duplicates across items, checked on the raw tables so they are reported
     alongside every other problem, not only once the rest is fixed."""
@@ -485,6 +432,14 @@ def _cross_checks(table: Mapping[str, Any], problems: list[str]) -> None:
     def items(value: Any) -> list[Any]:
         return value if isinstance(value, list) else []
 
+    websub = table.get("websub")
+    if isinstance(websub, dict):
+        leases = [websub.get(k, getattr(WebSubConfig, k)) for k in _LEASES]
+        if all(isinstance(v, int) for v in leases) and not leases[0] <= leases[2] <= leases[1]:
+            problems.append(
+                f"websub: lease_min ({leases[0]}) <= lease_default ({leases[2]}) "
+                f"<= lease_max ({leases[1]}) must hold"
+            )
     sidebar = table.get("sidebar")
     lists = (
         ("sections", items(table.get("sections")), ("slug",)),
@@ -524,7 +479,7 @@ def _digest_checks(sections: list[Any], digests: list[Any], problems: list[str])
             problems.append(f"digests[{i}].day: only for schedule = 'weekly' (this one is daily)")
         wanted = digest.get("sections", [])
         for slug in wanted if isinstance(wanted, list) else []:
-            if isinstance(slug, str) and not _slug(slug) and slug not in known:
+            if isinstance(slug, str) and not rules.slug(slug) and slug not in known:
                 problems.append(f"digests[{i}].sections: no section {slug!r} in [[sections]]")
 
 
@@ -571,6 +526,7 @@ __all__ = [
     "SiteConfig",
     "SourceConfig",
     "StoreConfig",
+    "WebSubConfig",
     "load_config",
     "parse_config",
 ]

@@ -150,6 +150,24 @@ class Metrics:
         self.purge_keys = Counter(
             "syndicate_purge_keys", "Surrogate keys named in purges.", registry=r
         )
+        self.websub_verifications = Counter(
+            "syndicate_websub_verifications",
+            "WebSub verifications of intent by outcome.",
+            ["outcome"],
+            registry=r,
+        )
+        self.websub_deliveries = Counter(
+            "syndicate_websub_deliveries",
+            "WebSub content deliveries to subscribers by outcome (the leader's).",
+            ["outcome"],
+            registry=r,
+        )
+        self.websub_announcements = Counter(
+            "syndicate_websub_announcements",
+            "Publish pings to the outside WebSub hub by outcome (the leader's).",
+            ["outcome"],
+            registry=r,
+        )
         self.cached_documents = Gauge(
             "syndicate_feed_cache_feeds",
             "Documents held in memory, all workers.",

@@ -27,6 +27,7 @@ ROOMS: dict[str, str] = {
     "syndicate.fetch": "fetch",
     "syndicate.documents": "documents",
     "syndicate.demo": "demo",
+    "syndicate.websub": "websub",
     "syndicate.web": "web",
     "syndicate.cli": "cli",
     "syndicate.__main__": "cli",
@@ -40,13 +41,16 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "fetch": frozenset({"base", "store", "fetch"}),
     "documents": frozenset({"base", "store", "formats", "documents"}),
     "demo": frozenset({"base", "store", "demo"}),
-    "web": frozenset({"base", "store", "formats", "fetch", "documents", "web"}),
-    "cli": frozenset({"base", "store", "formats", "fetch", "documents", "demo", "web", "cli"}),
+    "websub": frozenset({"base", "store", "fetch", "documents", "websub"}),
+    "web": frozenset({"base", "store", "formats", "fetch", "documents", "websub", "web"}),
+    "cli": frozenset(
+        {"base", "store", "formats", "fetch", "documents", "demo", "websub", "web", "cli"}
+    ),
 }
 #: Third-party modules only some rooms may touch.
 ONLY_IN: dict[str, frozenset[str]] = {
     # The server side of HTTP is web's; the fetcher is an HTTP client.
-    "aiohttp": frozenset({"web", "fetch"}),
+    "aiohttp": frozenset({"web", "fetch", "websub"}),
     # SQL lives in the store and nowhere else.
     "sqlite3": frozenset({"store"}),
     "sqlite_utils": frozenset({"store"}),
@@ -127,6 +131,10 @@ def test_every_module_imports_downward_only(path: Path):
         ("syndicate.catalog", ["syndicate.documents.rendered"]),  # the base reaching up
         ("syndicate.models", ["syndicate.store.core"]),
         ("syndicate.web.app", ["syndicate.cli"]),
+        ("syndicate.websub.deliver", ["syndicate.web.keys"]),  # the hub's engine reaching up
+        ("syndicate.store.websub", ["syndicate.websub.rules"]),
+        ("syndicate.documents.changes", ["syndicate.websub.deliver"]),
+        ("syndicate.websub.verify", ["sqlite3"]),
     ],
 )
 def test_the_rules_catch_a_violation(module: str, imported: list[str]):
@@ -138,6 +146,8 @@ def test_the_rules_allow_what_the_layers_are_for():
     assert violations("syndicate.fetch.retrieve", ["aiohttp", "syndicate.store"]) == []
     assert violations("syndicate.documents.feeds", ["syndicate.formats.render"]) == []
     assert violations("syndicate.store.core", ["sqlite3", "syndicate.models"]) == []
+    assert violations("syndicate.websub.deliver", ["aiohttp", "syndicate.documents.cache"]) == []
+    assert violations("syndicate.web.websub", ["syndicate.websub.verify"]) == []
 
 
 def test_relative_imports_are_resolved(tmp_path: Path):
@@ -168,6 +178,7 @@ PURE = [
     PACKAGE / "records.py",
     PACKAGE / "text.py",
     PACKAGE / "config.py",
+    PACKAGE / "configrules.py",
     PACKAGE / "humanize.py",
     PACKAGE / "httpdate.py",
     PACKAGE / "fetch" / "parse.py",
@@ -185,6 +196,7 @@ PURE = [
     PACKAGE / "web" / "openapi.py",
     PACKAGE / "tomledit.py",
     PACKAGE / "subscribers.py",
+    PACKAGE / "websub" / "rules.py",
 ]
 FORBIDDEN = ("aiohttp", "sqlite3", "sqlite_utils", "syndicate.store", "syndicate.web", "time")
 

@@ -395,7 +395,7 @@ def test_known_keys_list_leaves_out_internal_fields():
     assert "source" not in problem
     assert problem == (
         "extra: unknown key (known keys: "
-        "cache, digests, feeds, fetcher, sections, server, sidebar, site, store)"
+        "cache, digests, feeds, fetcher, sections, server, sidebar, site, store, websub)"
     )
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from syndicate.config import SLUG_RE
+from syndicate.configrules import SLUG_RE
 from syndicate.text import (
     _NO_DECOMPOSITION,
     BIDI_CONTROLS,

@@ -25,7 +25,7 @@ from syndicate.catalog import (
     is_format,
 )
 from syndicate.config import Config
-from syndicate.documents.headers import cache_headers
+from syndicate.documents.headers import cache_headers, websub_link
 from syndicate.documents.keys import document_keys, key_headers
 from syndicate.documents.rendered import NotFound, Rendered, etag_of
 from syndicate.formats.render import render
@@ -120,6 +120,8 @@ def make_spec(
         section_titles=tuple((s.slug, s.title) for s in config.sections),
         empty_updated=empty_updated,
         embed_hosts=frozenset(site.embed_hosts),
+        # Only a first page is a topic (older pages are not pushed).
+        hub_url=config.hub_url if page == 1 else None,
     )
 
 
@@ -162,11 +164,13 @@ def build_feed(config: Config, store: Store, key: DocKey, now: datetime) -> Rend
     # (syndicate.store.published), not the newest article's date.
     modified = changed_at(store, document_path(key), etag, now)
     feeds = config.feeds
+    hub = built.spec.hub_url
     headers = cache_headers(
         built.content_type,
         max_age=feeds.max_age,
         stale_while_revalidate=feeds.stale_while_revalidate,
         last_modified=modified,
+        link=websub_link(hub, built.spec.self_url) if hub else None,
     )
     # Surrogate keys for a cache in front (syndicate.documents.keys): made here,
     # once per build; a 304 does not repeat them (a cache keeps the 200's).

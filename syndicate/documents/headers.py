@@ -92,13 +92,15 @@ def cache_headers(
     page: str | None = None,
     images: bool = False,
     frames: Iterable[str] = (),
+    link: str | None = None,
 ) -> dict[str, str]:
     """The headers of a public, cacheable response, in the order they are sent.
 
     ``compressed`` says the body is offered in several content codings, so
     caches must key on Accept-Encoding; ``cors`` lets other sites' pages
     read it (the sidebar, made to be embedded); ``page`` is the HTML of a
-    page, which then gets :func:`page_headers` too.
+    page, which then gets :func:`page_headers` too; ``link`` a ``Link``
+    field (:func:`websub_link`), made once per build like the rest.
     """
     headers: dict[str, str] = {}
     if content_type is not None:
@@ -116,7 +118,19 @@ def cache_headers(
         headers.update(page_headers(page, images=images, frames=frames))
     if last_modified is not None:
         headers["Last-Modified"] = format_http_date(last_modified)
+    if link is not None:
+        headers["Link"] = link
     return headers
+
+
+def websub_link(hub: str, self_url: str) -> str:
+    """The ``Link`` field naming a feed's hub and its own URL (W3C WebSub section 4).
+
+    The relation types are quoted (RFC 8288 allows both forms): some hubs,
+    flask-websub among them, look for the literal ``rel="hub"`` and
+    ``rel="self"`` and refuse to publish otherwise.
+    """
+    return f'<{hub}>; rel="hub", <{self_url}>; rel="self"'
 
 
 def no_store_headers() -> dict[str, str]:

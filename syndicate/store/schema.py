@@ -573,6 +573,58 @@ CREATE TABLE feed_reader_days (
 CREATE TABLE reader_salts (
     day TEXT PRIMARY KEY,
     salt BLOB NOT NULL
+);
+"""
+
+
+# -- migration 9: WebSub subscriptions and what is owed to them ---------------------
+#
+# The built-in hub's subscribers, one row per (topic, callback) as the
+# Recommendation keys them (section 5.1: a new subscribe renews the lease),
+# and at most one pending delivery per subscription: a delivery names the
+# bytes (their ETag) owed, and a newer change replaces it, since a
+# subscriber wants the topic as it is now, not every state in between. A
+# row leaves the queue only once its callback took it, so a delivery cut
+# short by kill -9 is sent after the restart. Announcements to an outside
+# hub queue the same way, one row per topic. Times are epoch seconds (REAL):
+# retries are scheduled to the tenth of a second, and only syndicate writes
+# these tables.
+
+MIGRATION_9 = """
+CREATE TABLE websub_subscriptions (
+    id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    callback TEXT NOT NULL,
+    secret TEXT,
+    lease_seconds INTEGER NOT NULL CHECK (lease_seconds > 0),
+    since REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    last_etag TEXT,
+    last_delivery_at REAL,
+    last_status TEXT,
+    UNIQUE (topic, callback)
+);
+CREATE INDEX websub_subscriptions_live ON websub_subscriptions (topic, expires_at);
+
+CREATE TABLE websub_deliveries (
+    subscription_id INTEGER PRIMARY KEY
+        REFERENCES websub_subscriptions(id) ON DELETE CASCADE,
+    etag TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_at REAL NOT NULL,
+    due_at REAL NOT NULL
+);
+CREATE INDEX websub_deliveries_due ON websub_deliveries (due_at);
+
+CREATE TABLE websub_announcements (
+    topic TEXT PRIMARY KEY,
+    hub TEXT NOT NULL,
+    pending INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_at REAL,
+    due_at REAL,
+    last_at REAL,
+    last_status TEXT
 ) WITHOUT ROWID;
 """
 
@@ -587,6 +639,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_8,
     MIGRATION_10,
     MIGRATION_13,
+    MIGRATION_9,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

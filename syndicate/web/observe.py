@@ -32,7 +32,7 @@ from syndicate.logs import REQUEST_ID
 from syndicate.metrics import Metrics
 from syndicate.store.sources import Sources
 from syndicate.web.fetching import FETCH_OUTCOMES
-from syndicate.web.keys import CACHE, DOOR, LIVE, SERVER_LOG, STORE
+from syndicate.web.keys import CACHE, DOOR, HUB_COUNTS, LIVE, SERVER_LOG, STORE
 from syndicate.web.purging import PURGER
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -113,6 +113,11 @@ def tally(app: web.Application) -> None:
             m.tally(m.purges, total, target, outcome)
         m.tally(m.purge_retries, purger.retries)
         m.tally(m.purge_keys, purger.keys_sent)
+    hub = app.get(HUB_COUNTS)
+    if hub is not None:
+        m.tally_each(m.websub_verifications, hub.verifications)
+        m.tally_each(m.websub_deliveries, hub.deliveries)
+        m.tally_each(m.websub_announcements, hub.announcements)
     stats = cache.stats()
     m.cached_documents.set(stats["feeds"])
     m.cached_bytes.set(stats["bytes"])
