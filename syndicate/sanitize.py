@@ -48,7 +48,7 @@ from typing import Final
 
 import nh3
 
-from syndicate.text import encodable
+from syndicate.text import encodable, xml_safe
 
 #: WHATWG HTML 4.3 and 4.4: headings and grouping content, an article's structure.
 STRUCTURE_TAGS: Final = frozenset(
@@ -206,7 +206,13 @@ def sanitize_html(fragment: str, *, embed_hosts: frozenset[str] = frozenset()) -
     if not fragment:
         return fragment
     cleaner = _cleaner(embed_hosts)
-    cleaned = cleaner.clean(encodable(fragment))
+    # Characters XML 1.0 forbids go first, and again if a character reference
+    # brought one back: feeds drop them after sanitising, and dropping U+FFFE
+    # from "\ufffejavascript:" (a relative URL to the cleaner and to browsers)
+    # would make a script URL the cleaner never saw.
+    cleaned = cleaner.clean(xml_safe(encodable(fragment)))
+    if (safe := xml_safe(cleaned)) != cleaned:
+        cleaned = cleaner.clean(safe)
     if embed_hosts and "<iframe" in cleaned:
         # An iframe's text is raw (fallback for browsers without frames) and a
         # refused src leaves an empty frame: drop both. The result goes through

@@ -8,6 +8,7 @@ the markup an attacker would try, and the markup articles legitimately use.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime
@@ -141,6 +142,8 @@ HOSTILE: dict[str, str] = {
     "details-ontoggle": "<details open ontoggle=alert(1)><summary>x</summary></details>",
     "table-foster": "<table><tr><td>x</td></tr><script>alert(1)</script></table>",
     "unclosed": '<p><a href="javascript:alert(1)"><img src=x onerror=alert(1)',
+    # U+FFFE makes the URL relative to the cleaner; XML output drops it later.
+    "noncharacter-scheme": "<a href=\ufffejavascript:alert(1)>x</a>",
 }
 
 
@@ -148,6 +151,13 @@ HOSTILE: dict[str, str] = {
 def test_the_checker_sees_each_hostile_case(case: str):
     # A checker that found nothing in the raw input would prove nothing below.
     assert dangers(HOSTILE[case])
+
+
+def test_a_character_reference_to_a_noncharacter_makes_no_script_url():
+    # The reference decodes to U+FFFE, which the feed's XML would then drop.
+    cleaned = sanitize_html("<a href=&#xfffe;javascript&#58;alert(1)>x</a>")
+    assert dangers(cleaned) == [], cleaned
+    assert "javascript:" not in html.unescape(xml_safe(cleaned)), cleaned
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
