@@ -16,6 +16,8 @@ The URL scheme (README, "The URLs")::
     /issues/{number}/feed.{atom,rss,json}     one print issue (its PDF as enclosure)
     /tags/{slug}/feed.{atom,rss,json}         one tag
     ?page=N                                   older pages (RFC 5005 section 3, paged feeds)
+    /archive/{YYYY-MM}/feed.{atom,rss,json}   one month of the site (RFC 5005 section 4)
+    /{folder}/{key}/archive/{YYYY-MM}/feed.*  one month of any other feed
     /feeds, /feeds.opml                       every feed, for people and for readers
     /latest-news, /latest-news.json           the Latest News sidebar
 
@@ -27,7 +29,9 @@ Pure: no store, no HTTP, no clock.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 from syndicate.config import SiteConfig
@@ -88,6 +92,42 @@ def feed_path(scope: Scope, fmt: FeedFormat, page: int = 1) -> str:
     return f"{base}.{EXTENSIONS[fmt]}" + (f"?page={page}" if page > 1 else "")
 
 
+def archive_path(scope: Scope, fmt: FeedFormat, period: str) -> str:
+    """The path of one archive document: a scope's articles of one month (RFC 5005 section 4).
+
+    A path of its own rather than a query, so that a static host can keep it
+    as a file: ``/archive/2026-03/feed.atom``, ``/sections/news/archive/2026-03/feed.atom``.
+    """
+    folder = KINDS[scope.kind].folder
+    base = f"/{folder}/{scope.key}/archive" if folder else "/archive"
+    return f"{base}/{period}/feed.{EXTENSIONS[fmt]}"
+
+
+# -- archive periods ----------------------------------------------------------------
+
+#: A period's name: a calendar month in UTC, as the store spells its dates' start.
+PERIOD_RE: Final = re.compile(r"\A(\d{4})-(0[1-9]|1[0-2])\Z")
+
+
+def is_period(name: str) -> bool:
+    match = PERIOD_RE.match(name)
+    return match is not None and int(match.group(1)) >= 1
+
+
+def period_of(moment: datetime) -> str:
+    """The archive period (calendar month, UTC) that holds ``moment``."""
+    u = moment.astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}"
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """The first moment of ``period`` and the first moment after it, in UTC."""
+    year, month = int(period[:4]), int(period[5:7])
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
 def html_path(scope: Scope) -> str:
     """The publication's own page for a scope, which feeds link to as 'alternate'."""
     folder = KINDS[scope.kind].folder
@@ -123,22 +163,28 @@ DocKind = Literal["feed", "directory", "sidebar"]
 
 @dataclass(frozen=True, slots=True)
 class DocKey:
-    """One cached document: a feed page in one format, the directory, or the sidebar.
+    """One cached document: a feed page or archive in one format, the directory, or the sidebar.
 
     ``scope`` is what the document is built from, so a change to a scope
     drops exactly its documents: a feed's own scope, the whole site for the
     directory (every article write touches the site), the sidebar's entries
-    for the sidebar.
+    for the sidebar. ``period`` names an archive document (a month, "2026-03");
+    it is empty for the feed's pages.
     """
 
     doc: DocKind
     fmt: str
     scope: Scope = SITE
     page: int = 1
+    period: str = ""
 
 
 def feed_key(scope: Scope, fmt: FeedFormat, page: int = 1) -> DocKey:
     return DocKey("feed", fmt, scope, page)
+
+
+def archive_key(scope: Scope, fmt: FeedFormat, period: str) -> DocKey:
+    return DocKey("feed", fmt, scope, 1, period)
 
 
 DIRECTORY_HTML: Final = DocKey("directory", "html")
@@ -158,6 +204,8 @@ _SINGLETON_PATHS: Final[dict[DocKey, str]] = {
 
 def document_path(key: DocKey) -> str:
     """The public path (and query) of a document."""
+    if key.doc == "feed" and key.period:
+        return archive_path(key.scope, key.fmt, key.period)  # type: ignore[arg-type]
     if key.doc == "feed":
         return feed_path(key.scope, key.fmt, key.page)  # type: ignore[arg-type]
     return _SINGLETON_PATHS[key]

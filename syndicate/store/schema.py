@@ -493,6 +493,64 @@ CREATE INDEX sidebar_entries_by_source
 ALTER TABLE sources ADD COLUMN language TEXT;
 """
 
+# -- migration 12: which archive periods a write touched ------------------------------
+#
+# (Numbered 12 for the merge; the ninth in this branch.) Archive documents
+# (RFC 5005 section 4) hold one calendar month of a feed each. feed_changes says
+# which feeds a write touched; this log says which months, so the change door
+# can look at exactly the archives that may have moved (an edit of a 2019
+# article touches 2019-05 and no other month) instead of rebuilding a feed's
+# whole history. Written by triggers, so writes by any process are seen; only
+# published articles (before or after the write) touch an archive. It keeps
+# its own tail short: every thousandth row prunes what is 10,000 rows old.
+
+_PERIOD = "substr({row}.published, 1, 7)"
+_ARTICLE_PERIOD = "(SELECT substr(published, 1, 7) FROM articles WHERE id = {row}.article_id)"
+_ARTICLE_PUBLISHED = "(SELECT status FROM articles WHERE id = {row}.article_id) = 'published'"
+
+MIGRATION_12 = f"""
+CREATE TABLE archive_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    period TEXT NOT NULL
+);
+CREATE TRIGGER archive_article_insert AFTER INSERT ON articles
+WHEN NEW.status = 'published' BEGIN
+    INSERT INTO archive_changes (period) VALUES ({_PERIOD.format(row="NEW")});
+END;
+CREATE TRIGGER archive_article_update AFTER UPDATE ON articles
+WHEN NEW.status = 'published' OR OLD.status = 'published' BEGIN
+    INSERT INTO archive_changes (period) SELECT {_PERIOD.format(row="OLD")}
+     WHERE OLD.status = 'published';
+    INSERT INTO archive_changes (period) SELECT {_PERIOD.format(row="NEW")}
+     WHERE NEW.status = 'published' AND (OLD.status <> 'published'
+        OR {_PERIOD.format(row="NEW")} <> {_PERIOD.format(row="OLD")});
+END;
+CREATE TRIGGER archive_article_delete BEFORE DELETE ON articles
+WHEN OLD.status = 'published' BEGIN
+    INSERT INTO archive_changes (period) VALUES ({_PERIOD.format(row="OLD")});
+END;
+CREATE TRIGGER archive_byline_insert AFTER INSERT ON article_authors
+WHEN {_ARTICLE_PUBLISHED.format(row="NEW")} BEGIN
+    INSERT INTO archive_changes (period) VALUES ({_ARTICLE_PERIOD.format(row="NEW")});
+END;
+CREATE TRIGGER archive_byline_delete AFTER DELETE ON article_authors
+WHEN {_ARTICLE_PUBLISHED.format(row="OLD")} BEGIN
+    INSERT INTO archive_changes (period) VALUES ({_ARTICLE_PERIOD.format(row="OLD")});
+END;
+CREATE TRIGGER archive_tagging_insert AFTER INSERT ON article_tags
+WHEN {_ARTICLE_PUBLISHED.format(row="NEW")} BEGIN
+    INSERT INTO archive_changes (period) VALUES ({_ARTICLE_PERIOD.format(row="NEW")});
+END;
+CREATE TRIGGER archive_tagging_delete AFTER DELETE ON article_tags
+WHEN {_ARTICLE_PUBLISHED.format(row="OLD")} BEGIN
+    INSERT INTO archive_changes (period) VALUES ({_ARTICLE_PERIOD.format(row="OLD")});
+END;
+CREATE TRIGGER archive_changes_prune AFTER INSERT ON archive_changes
+WHEN NEW.seq % 1000 = 0 BEGIN
+    DELETE FROM archive_changes WHERE seq <= NEW.seq - 10000;
+END;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -502,6 +560,7 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
+    MIGRATION_12,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

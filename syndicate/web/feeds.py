@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from syndicate.catalog import DIRECTORY_HTML, DIRECTORY_OPML, KINDS, feed_key
+from syndicate.catalog import DIRECTORY_HTML, DIRECTORY_OPML, KINDS, archive_key, feed_key
 from syndicate.documents.feeds import parse_format
 from syndicate.documents.headers import cache_headers
 from syndicate.documents.rendered import NotFound
@@ -54,7 +54,9 @@ def _bad_page(raw: str) -> web.HTTPBadRequest:
     )
 
 
-def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _handler(
+    kind: ScopeKind, *, archive: bool = False
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         cache = request.app[CACHE]
         if not cache.looked:
@@ -64,7 +66,11 @@ def _handler(kind: ScopeKind) -> Callable[[web.Request], Awaitable[web.StreamRes
             return answer(request, found, cache.responses)
         scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
         try:
-            key = feed_key(scope, parse_format(request.match_info["fmt"]), _page(request))
+            fmt = parse_format(request.match_info["fmt"])
+            if archive:  # a month has one document: no pages
+                key = archive_key(scope, fmt, request.match_info["period"])
+            else:
+                key = feed_key(scope, fmt, _page(request))
         except NotFound as exc:  # the route only matches known formats
             raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
         found = cache.peek(key)
@@ -85,11 +91,17 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/feeds", index)
     app.router.add_get("/feeds.opml", index)
     fmt = "{fmt:atom|rss|json}"
+    period = r"{period:\d{4}-\d{2}}"
     for kind in KINDS.values():
         if kind.folder:
             app.router.add_get(f"/{kind.folder}/{{key}}/feed.{fmt}", _handler(kind.kind))
+            app.router.add_get(
+                f"/{kind.folder}/{{key}}/archive/{period}/feed.{fmt}",
+                _handler(kind.kind, archive=True),
+            )
         else:
             app.router.add_get(f"/feed.{fmt}", _handler(kind.kind))
+            app.router.add_get(f"/archive/{period}/feed.{fmt}", _handler(kind.kind, archive=True))
 
 
 async def index(request: web.Request) -> web.StreamResponse:
