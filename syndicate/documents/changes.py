@@ -15,6 +15,21 @@ section) is reported as gone.
 Older pages (``?page=N``) are not listed one by one: every page of a touched
 feed may have shifted, which :attr:`Change.scopes` says in one word.
 
+Archive documents (one month of a feed, RFC 5005 section 4) are listed one
+by one: the store logs which months a write touched (migration 12), so the
+door rebuilds, for each touched feed, the archives of those months, of its
+newest month, and their nearest neighbours (whose ``next-archive`` or
+``prev-archive`` link moves when a month fills or empties). An archive is
+compared with the ETag the door last saw; one it never saw (a closed month,
+not built at the start) with the ETag last recorded in the store for its
+path (by whoever built it last: a worker, an export), read before the door
+builds it. An archive nobody ever built is reported only when it is the
+newest of its feed (a new month) or when the door was made with
+``report_unknown`` (an exporter, which holds every document). A reload or a
+rename that reaches every feed (EVERYTHING) reports the newest archives and
+those seen before one by one; the other months may have changed too, which
+:attr:`Change.scopes` (EVERYTHING) says.
+
 Exactly one process acts: the leader (the first worker of ``syndicate
 serve``, see syndicate.web.serve) runs :meth:`ChangeDoor.run`; the other
 workers keep only their own caches fresh. Listeners are called one after
@@ -34,12 +49,15 @@ from datetime import datetime
 from syndicate.catalog import (
     DIRECTORY_HTML,
     DIRECTORY_OPML,
+    FORMATS,
     KINDS,
     SIDEBAR_HTML,
     SIDEBAR_JSON,
     DocKey,
+    archive_key,
     document_path,
     head_keys,
+    period_bounds,
 )
 from syndicate.clock import SYSTEM, Clock
 from syndicate.config import Config
@@ -49,6 +67,14 @@ from syndicate.documents.rendered import NotFound
 from syndicate.live import LiveConfig
 from syndicate.models import SIDEBAR, SITE, Scope
 from syndicate.store import Store
+from syndicate.store.archive import (
+    archive_log_end,
+    newest_period,
+    period_before,
+    period_from,
+    periods_touched,
+    recorded_etags,
+)
 from syndicate.store.watch import EVERYTHING
 
 log = logging.getLogger("syndicate.changes")
@@ -99,6 +125,63 @@ def candidates(config: Config, store: Store, scopes: frozenset[Scope]) -> list[D
     return keys
 
 
+def feed_scopes(config: Config, store: Store, scopes: frozenset[Scope]) -> list[Scope]:
+    """The feeds among ``scopes`` (every feed for EVERYTHING), in a fixed order."""
+    if scopes == EVERYTHING:
+        every: list[Scope] = [SITE]
+        every += [Scope("section", s.slug) for s in config.sections]
+        for kind in KINDS:
+            if kind not in ("site", "section"):
+                every += [Scope(kind, key) for key, _, _ in store.directory(kind)]
+        scopes = frozenset(every)
+    return sorted((s for s in scopes if s.kind != "sidebar"), key=lambda s: (s.kind, s.key))
+
+
+@dataclass(frozen=True)
+class ArchiveCandidates:
+    """The archive documents a touch may have changed, and which are their feed's newest."""
+
+    keys: list[DocKey]
+    newest: frozenset[DocKey]
+
+
+def archive_candidates(
+    config: Config,
+    store: Store,
+    scopes: frozenset[Scope],
+    periods: frozenset[str],
+    now: datetime,
+) -> ArchiveCandidates:
+    """For each touched feed: its archives of ``periods`` and of its newest month, with neighbours.
+
+    A month that fills or empties moves its neighbours' links, so the
+    nearest months on either side that hold anything are candidates too
+    (one index seek each). Runs in a thread.
+    """
+    keys: dict[DocKey, None] = {}
+    newest: set[DocKey] = set()
+    for scope in feed_scopes(config, store, scopes):
+        latest = newest_period(store, scope, now)
+        months: set[str] = set(periods)
+        if latest is not None:
+            months.add(latest)
+        near: set[str] = set(months)
+        for month in months:
+            start, end = period_bounds(month)
+            for found in (
+                period_before(store, scope, start, now),
+                period_from(store, scope, end, now),
+            ):
+                if found is not None:
+                    near.add(found)
+        for month in sorted(near, reverse=True):
+            for fmt in FORMATS:
+                keys[archive_key(scope, fmt, month)] = None
+                if month == latest:
+                    newest.add(archive_key(scope, fmt, month))
+    return ArchiveCandidates(list(keys), frozenset(newest))
+
+
 def fingerprints(
     config: Config, store: Store, keys: Iterable[DocKey], now: datetime
 ) -> dict[DocKey, str | None]:
@@ -123,12 +206,17 @@ class ChangeDoor:
         *,
         clock: Clock = SYSTEM,
         tick: float = DOOR_TICK,
+        report_unknown: bool = False,
     ) -> None:
         self.live = live
         self.store = store
         self.cache = cache
         self.clock = clock
         self.tick = tick
+        #: Report an archive never seen nor recorded (an exporter, which holds them all).
+        self.report_unknown = report_unknown
+        #: Where the door stopped reading the store's log of touched months.
+        self.archive_seq = 0
         self.listeners: list[Listener] = []
         #: The last ETag seen per existing document.
         self.seen: dict[DocKey, str] = {}
@@ -152,8 +240,14 @@ class ChangeDoor:
     async def census(self) -> None:
         """Learn every document's current ETag, announcing nothing (at start)."""
         config = self.live.config
+        now = self.clock.now()
+        self.archive_seq = await asyncio.to_thread(archive_log_end, self.store)
         keys = await asyncio.to_thread(candidates, config, self.store, EVERYTHING)
-        found = await self.paced(config, keys, self.clock.now())
+        archives = await asyncio.to_thread(
+            archive_candidates, config, self.store, EVERYTHING, frozenset(), now
+        )
+        keys += sorted(archives.newest, key=document_path)
+        found = await self.paced(config, keys, now)
         self.seen = {k: etag for k, etag in found.items() if etag is not None}
 
     async def settle(self) -> Change | None:
@@ -166,18 +260,39 @@ class ChangeDoor:
         config = self.live.config
         now = self.clock.now()
         keys = await asyncio.to_thread(candidates, config, self.store, scopes)
+        self.archive_seq, months = await asyncio.to_thread(
+            periods_touched, self.store, self.archive_seq
+        )
+        archives = await asyncio.to_thread(
+            archive_candidates, config, self.store, scopes, months or frozenset(), now
+        )
+        keys += archives.keys
         if scopes == EVERYTHING:  # what existed before may be gone now
             listed = set(keys)
             keys += [k for k in self.seen if k not in listed]
+        # Archives the door never saw: what the store last recorded, read before building.
+        unseen = [k for k in archives.keys if k not in self.seen]
+        recorded = await asyncio.to_thread(
+            recorded_etags, self.store, [document_path(k) for k in unseen]
+        )
+        before: dict[DocKey, str | None] = dict(self.seen)
+        for key in unseen:
+            before[key] = recorded.get(document_path(key))
         if scopes == EVERYTHING:
             fresh = await self.paced(config, keys, now)
         else:
             fresh = await self.through_cache(keys)
-        changed = [
-            k
-            for k, etag in fresh.items()
-            if (self.seen[k] != etag if k in self.seen else etag is not None)
-        ]
+
+        def differs(key: DocKey, etag: str | None) -> bool:
+            last = before.get(key)
+            if last is not None:
+                return last != etag
+            if etag is None:
+                return False
+            # Never seen, never recorded: new to everyone, or unknown to this door.
+            return key.period == "" or self.report_unknown or key in archives.newest
+
+        changed = [k for k, etag in fresh.items() if differs(k, etag)]
         for key, etag in fresh.items():
             if etag is None:
                 self.seen.pop(key, None)

@@ -137,3 +137,17 @@ def periods_touched(store: Store, after: int) -> tuple[int, frozenset[str] | Non
             "SELECT DISTINCT period FROM archive_changes WHERE seq > ? AND seq <= ?", (after, high)
         ).fetchall()
     return int(high), frozenset(str(row[0]) for row in rows)
+
+
+def recorded_etags(store: Store, paths: list[str]) -> dict[str, str]:
+    """The ETag last recorded for each path that has one (syndicate.store.published)."""
+    found: dict[str, str] = {}
+    with store.lock:
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for path, etag in store.conn.execute(
+                f"SELECT path, etag FROM documents WHERE path IN ({marks})", chunk
+            ):
+                found[str(path)] = str(etag)
+    return found
