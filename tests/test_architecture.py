@@ -27,6 +27,7 @@ ROOMS: dict[str, str] = {
     "syndicate.fetch": "fetch",
     "syndicate.documents": "documents",
     "syndicate.demo": "demo",
+    "syndicate.export": "export",
     "syndicate.web": "web",
     "syndicate.cli": "cli",
     "syndicate.__main__": "cli",
@@ -40,8 +41,11 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "fetch": frozenset({"base", "store", "fetch"}),
     "documents": frozenset({"base", "store", "formats", "documents"}),
     "demo": frozenset({"base", "store", "demo"}),
+    "export": frozenset({"base", "store", "formats", "documents", "export"}),
     "web": frozenset({"base", "store", "formats", "fetch", "documents", "web"}),
-    "cli": frozenset({"base", "store", "formats", "fetch", "documents", "demo", "web", "cli"}),
+    "cli": frozenset(
+        {"base", "store", "formats", "fetch", "documents", "demo", "export", "web", "cli"}
+    ),
 }
 #: Third-party modules only some rooms may touch.
 ONLY_IN: dict[str, frozenset[str]] = {
@@ -127,6 +131,10 @@ def test_every_module_imports_downward_only(path: Path):
         ("syndicate.catalog", ["syndicate.documents.rendered"]),  # the base reaching up
         ("syndicate.models", ["syndicate.store.core"]),
         ("syndicate.web.app", ["syndicate.cli"]),
+        ("syndicate.export.run", ["aiohttp.web"]),  # the export serving HTTP
+        ("syndicate.export.files", ["syndicate.web.respond"]),
+        ("syndicate.documents.changes", ["syndicate.export.run"]),  # a lower room reaching up
+        ("syndicate.web.feeds", ["syndicate.export.files"]),
     ],
 )
 def test_the_rules_catch_a_violation(module: str, imported: list[str]):

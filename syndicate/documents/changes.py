@@ -358,9 +358,20 @@ class ChangeDoor:
             except Exception:  # one broken listener must not silence the others
                 log.exception("change listener %r failed", listener)
 
-    async def run(self) -> None:
+    def start_from(self, seen: dict[DocKey, str], archive_seq: int) -> None:
+        """Begin from ETags already known instead of a census (an exporter that built them all).
+
+        ``archive_seq`` must have been read from the store before those
+        documents were built, so that nothing written meanwhile is missed.
+        """
+        self.seen = dict(seen)
+        self.archive_seq = archive_seq
+        self.ready.set()
+
+    async def run(self, *, census: bool = True) -> None:
         """The leader's loop: look at the store every tick, settle what was touched."""
-        await self.census()
+        if census:
+            await self.census()
         self.ready.set()
         while True:
             try:

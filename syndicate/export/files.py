@@ -1,0 +1,180 @@
+"""An export directory: each document as a file, its gzip and br forms beside it, and a manifest.
+
+A document at ``/sections/news/feed.atom`` is the file
+``sections/news/feed.atom``, with ``feed.atom.gz`` and ``feed.atom.br`` next
+to it: the very bytes the server sends in each coding, so a static host
+serves exactly what the origin would. Every file is written whole beside
+its place and renamed over it (rename is atomic on POSIX), so a reader of
+the directory, nginx included, never sees half a file. Each file's mtime is
+the document's Last-Modified, so a static server's own Last-Modified (and
+nginx's ETag, made of mtime and size) moves exactly when the bytes do.
+
+``export-manifest.json`` says, per public path, the file, its content type,
+ETag, Last-Modified, every response header the origin sends, and the file
+of each coding: what an uploader to an object store needs to set metadata.
+``.nginx/headers.map`` gives nginx the headers it cannot derive from a file
+(see deploy/nginx/export.conf).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from syndicate.documents.rendered import CODINGS, Rendered
+
+MANIFEST: Final = "export-manifest.json"
+#: nginx map files (http context), included by deploy/nginx/export.conf.
+NGINX_DIR: Final = ".nginx"
+#: File suffix of each content coding.
+SUFFIXES: Final = {"gzip": ".gz", "br": ".br"}
+#: Headers nginx takes from the maps, per document (the rest it makes itself).
+MAPPED_HEADERS: Final = (
+    "Cache-Control",
+    "Content-Security-Policy",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "Access-Control-Allow-Origin",
+)
+
+
+@dataclass
+class Entry:
+    """One document of an export, as the manifest records it."""
+
+    file: str
+    content_type: str
+    etag: str
+    last_modified: str | None
+    headers: dict[str, str]
+    encodings: dict[str, str] = field(default_factory=dict)
+
+
+def file_of(path: str) -> str:
+    """The file (relative to the export) that holds the document at public ``path``."""
+    relative = path.lstrip("/")
+    if not relative or ".." in relative.split("/") or "?" in relative:
+        raise ValueError(f"{path!r} cannot be a file of an export")
+    return relative
+
+
+def write_atomically(target: Path, data: bytes, mtime: float | None) -> None:
+    """``data`` at ``target``, whole or not at all: written beside it, then renamed over it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    with open(partial, "wb") as out:
+        out.write(data)
+    if mtime is not None:
+        os.utime(partial, (mtime, mtime))
+    os.replace(partial, target)
+
+
+class ExportDir:
+    """The files of one export and its manifest, kept in memory while exporting."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.entries: dict[str, Entry] = {}
+        self.files_written = 0
+        self.bytes_written = 0
+        found = root / MANIFEST
+        if found.exists():
+            try:
+                raw = json.loads(found.read_text(encoding="utf-8"))
+                self.entries = {p: Entry(**e) for p, e in raw["documents"].items()}
+            except (ValueError, KeyError, TypeError):
+                self.entries = {}  # an unreadable manifest: everything is written again
+
+    def put(self, path: str, rendered: Rendered) -> int:
+        """Write a document in every coding unless the export holds these bytes; files written."""
+        old = self.entries.get(path)
+        entry = self.entry(path, rendered)
+        if old is not None and old == entry and (self.root / entry.file).exists():
+            return 0
+        modified = rendered.last_modified.timestamp() if rendered.last_modified else None
+        written = 0
+        for coding in ("identity", *CODINGS):
+            name = entry.file if coding == "identity" else entry.encodings[coding]
+            data = rendered.body_for(coding)
+            write_atomically(self.root / name, data, modified)
+            written += 1
+            self.bytes_written += len(data)
+        self.entries[path] = entry
+        self.files_written += written
+        return written
+
+    def entry(self, path: str, rendered: Rendered) -> Entry:
+        name = file_of(path)
+        return Entry(
+            file=name,
+            content_type=rendered.content_type,
+            etag=rendered.etag,
+            last_modified=rendered.last_modified_http,
+            headers={k: v for k, v in rendered.headers.items() if k != "Content-Type"},
+            encodings={coding: name + SUFFIXES[coding] for coding in CODINGS},
+        )
+
+    def remove(self, path: str) -> int:
+        """Delete a document that no longer exists; files removed."""
+        entry = self.entries.pop(path, None)
+        if entry is None:
+            return 0
+        removed = 0
+        for name in (entry.file, *entry.encodings.values()):
+            try:
+                (self.root / name).unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+        self.files_written += removed
+        return removed
+
+    def keep_only(self, paths: Iterable[str]) -> int:
+        """Remove every document not in ``paths`` (after a full export); files removed."""
+        keep = set(paths)
+        return sum(self.remove(p) for p in [p for p in self.entries if p not in keep])
+
+    def save(self, site: str) -> None:
+        """The manifest and the nginx maps, each written atomically."""
+        documents = {p: asdict(e) for p, e in sorted(self.entries.items())}
+        manifest = {"version": 1, "site": site, "documents": documents}
+        data = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+        write_atomically(self.root / MANIFEST, data, None)
+        write_atomically(self.root / NGINX_DIR / "headers.map", nginx_maps(self.entries), None)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def nginx_maps(entries: Mapping[str, Entry]) -> bytes:
+    """One nginx ``map`` per header nginx cannot make from a file, keyed by the document's path.
+
+    Only documents whose value differs from the default are listed (for
+    Cache-Control: closed archives and the pages that are not feeds), so the
+    maps stay small; the default is the feeds' own Cache-Control.
+    """
+    feeds = [e for p, e in entries.items() if p.endswith("/feed.atom") and "/archive/" not in p]
+    default_control = feeds[0].headers.get("Cache-Control", "") if feeds else ""
+    lines: list[str] = []
+    for header in MAPPED_HEADERS:
+        variable = "$export_" + header.lower().replace("-", "_")
+        default = default_control if header == "Cache-Control" else ""
+        lines.append(f"map $export_doc {variable} {{")
+        lines.append(f"    default {_quoted(default)};")
+        for path, entry in sorted(entries.items()):
+            value = entry.headers.get(header, "")
+            if value != default:
+                lines.append(f"    {_quoted(path)} {_quoted(value)};")
+        lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def manifest_of(root: Path) -> dict[str, Any]:
+    """The manifest of an export, as JSON (for tests and tools)."""
+    loaded: dict[str, Any] = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    return loaded
