@@ -17,9 +17,9 @@ feed may have shifted, which :attr:`Change.scopes` says in one word.
 
 Archive documents (one month of a feed, RFC 5005 section 4) are listed one
 by one: the store logs which months a write touched (migration 12), so the
-door rebuilds, for each touched feed, the archives of those months, of its
-newest month, and their nearest neighbours (whose ``next-archive`` or
-``prev-archive`` link moves when a month fills or empties). An archive is
+door rebuilds, for each touched feed, the archives of those months and of
+its newest month, and, when one of them appeared or emptied, its nearest
+neighbours (whose ``next-archive`` or ``prev-archive`` link moved). An archive is
 compared with the ETag the door last saw; one it never saw (a closed month,
 not built at the start) with the ETag last recorded in the store for its
 path (by whoever built it last: a worker, an export), read before the door
@@ -152,12 +152,7 @@ def archive_candidates(
     periods: frozenset[str],
     now: datetime,
 ) -> ArchiveCandidates:
-    """For each touched feed: its archives of ``periods`` and of its newest month, with neighbours.
-
-    A month that fills or empties moves its neighbours' links, so the
-    nearest months on either side that hold anything are candidates too
-    (one index seek each). Runs in a thread.
-    """
+    """For each touched feed: its archives of ``periods`` and of its newest month (in a thread)."""
     keys: dict[DocKey, None] = {}
     newest: set[DocKey] = set()
     for scope in feed_scopes(config, store, scopes):
@@ -165,21 +160,30 @@ def archive_candidates(
         months: set[str] = set(periods)
         if latest is not None:
             months.add(latest)
-        near: set[str] = set(months)
-        for month in months:
-            start, end = period_bounds(month)
-            for found in (
-                period_before(store, scope, start, now),
-                period_from(store, scope, end, now),
-            ):
-                if found is not None:
-                    near.add(found)
-        for month in sorted(near, reverse=True):
+        for month in sorted(months, reverse=True):
             for fmt in FORMATS:
                 keys[archive_key(scope, fmt, month)] = None
                 if month == latest:
                     newest.add(archive_key(scope, fmt, month))
     return ArchiveCandidates(list(keys), frozenset(newest))
+
+
+def archive_neighbours(store: Store, keys: list[DocKey], now: datetime) -> list[DocKey]:
+    """The nearest months on either side of each archive that hold anything, in every format.
+
+    A month that filled or emptied moves its neighbours' ``prev-archive`` or
+    ``next-archive`` link (one index seek each; in a thread).
+    """
+    found: dict[DocKey, None] = {}
+    for key in keys:
+        start, end = period_bounds(key.period)
+        older = period_before(store, key.scope, start, now)
+        newer = period_from(store, key.scope, end, now)
+        for month in (older, newer):
+            if month is not None:
+                for fmt in FORMATS:
+                    found[archive_key(key.scope, fmt, month)] = None
+    return [k for k in found if k not in keys]
 
 
 def fingerprints(
@@ -270,18 +274,17 @@ class ChangeDoor:
         if scopes == EVERYTHING:  # what existed before may be gone now
             listed = set(keys)
             keys += [k for k in self.seen if k not in listed]
-        # Archives the door never saw: what the store last recorded, read before building.
-        unseen = [k for k in archives.keys if k not in self.seen]
-        recorded = await asyncio.to_thread(
-            recorded_etags, self.store, [document_path(k) for k in unseen]
-        )
-        before: dict[DocKey, str | None] = dict(self.seen)
-        for key in unseen:
-            before[key] = recorded.get(document_path(key))
-        if scopes == EVERYTHING:
-            fresh = await self.paced(config, keys, now)
-        else:
-            fresh = await self.through_cache(keys)
+        fresh, before = await self.compare(config, keys, scopes == EVERYTHING, now)
+        # A month that appeared or emptied moved its neighbours' links: look at them too.
+        flipped = [
+            k for k in archives.keys if k.period and (before.get(k) is None) != (fresh[k] is None)
+        ]
+        if flipped:
+            near = await asyncio.to_thread(archive_neighbours, self.store, flipped, now)
+            near = [k for k in near if k not in fresh]
+            more_fresh, more_before = await self.compare(config, near, False, now)
+            fresh.update(more_fresh)
+            before.update(more_before)
 
         def differs(key: DocKey, etag: str | None) -> bool:
             last = before.get(key)
@@ -314,6 +317,28 @@ class ChangeDoor:
         self.announced += 1
         await self.announce(change)
         return change
+
+    async def compare(
+        self, config: Config, keys: list[DocKey], paced: bool, now: datetime
+    ) -> tuple[dict[DocKey, str | None], dict[DocKey, str | None]]:
+        """Each document's ETag now, and the one to compare it with.
+
+        The one to compare with is the ETag this door last saw, or, for an
+        archive it never saw, the one last recorded in the store for its
+        path, read before building (a build records its own).
+        """
+        unseen = [k for k in keys if k.period and k not in self.seen]
+        recorded = await asyncio.to_thread(
+            recorded_etags, self.store, [document_path(k) for k in unseen]
+        )
+        before: dict[DocKey, str | None] = {k: self.seen.get(k) for k in keys}
+        for key in unseen:
+            before[key] = recorded.get(document_path(key))
+        if paced:
+            fresh = await self.paced(config, keys, now)
+        else:
+            fresh = await self.through_cache(keys)
+        return fresh, before
 
     async def paced(
         self, config: Config, keys: list[DocKey], now: datetime
