@@ -62,14 +62,24 @@ def file_of(path: str) -> str:
     return relative
 
 
-def write_atomically(target: Path, data: bytes, mtime: float | None) -> None:
-    """``data`` at ``target``, whole or not at all: written beside it, then renamed over it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def write_atomically(
+    target: Path, data: bytes, mtime: float | None, folders: set[Path] | None = None
+) -> None:
+    """``data`` at ``target``, whole or not at all: written beside it, then renamed over it.
+
+    ``folders`` remembers the folders already made, so a large export does
+    not ask the file system again for each of its files.
+    """
+    if folders is None or target.parent not in folders:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if folders is not None:
+            folders.add(target.parent)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     with open(partial, "wb") as out:
         out.write(data)
-    if mtime is not None:
-        os.utime(partial, (mtime, mtime))
+        if mtime is not None:
+            out.flush()  # a write after it would move the mtime again
+            os.utime(out.fileno(), (mtime, mtime))
     os.replace(partial, target)
 
 
@@ -81,6 +91,7 @@ class ExportDir:
         self.entries: dict[str, Entry] = {}
         self.files_written = 0
         self.bytes_written = 0
+        self.folders: set[Path] = set()
         found = root / MANIFEST
         if found.exists():
             try:
@@ -100,7 +111,7 @@ class ExportDir:
         for coding in ("identity", *CODINGS):
             name = entry.file if coding == "identity" else entry.encodings[coding]
             data = rendered.body_for(coding)
-            write_atomically(self.root / name, data, modified)
+            write_atomically(self.root / name, data, modified, self.folders)
             written += 1
             self.bytes_written += len(data)
         self.entries[path] = entry
