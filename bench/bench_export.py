@@ -49,6 +49,7 @@ from benchlib import free_port, machine, revision, status_kb  # noqa: E402
 from syndicate.catalog import FORMATS, archive_path, feed_path  # noqa: E402
 from syndicate.config import load_config  # noqa: E402
 from syndicate.demo import generate_demo  # noqa: E402
+from syndicate.export.run import plan  # noqa: E402
 from syndicate.models import SITE, Scope  # noqa: E402
 from syndicate.records import parse_record  # noqa: E402
 from syndicate.store import Store  # noqa: E402
@@ -111,6 +112,11 @@ def du(folder: Path) -> tuple[int, int]:
 
 
 def full_export(config_path: Path, target: Path, stop_after: float | None) -> None:
+    config = load_config(config_path)
+    with Store.open(config.store_path) as store:
+        planned = plan(config, store, datetime.now(UTC))
+    months = len({k.period for k in planned if k.period})
+    print(f"plan:     {len(planned):,} documents ({months} months of archives)")
     argv = [*SYNDICATE, "--config", str(config_path), "export", str(target)]
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -128,6 +134,7 @@ def full_export(config_path: Path, target: Path, stop_after: float | None) -> No
     out, err = proc.communicate()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = max(peak, int(usage.ru_maxrss))
+    cpu = usage.ru_utime + usage.ru_stime
     files, total = du(target)
     if stopped:
         print(f"export:   PARTIAL, stopped after {took:.0f} s")
@@ -142,10 +149,16 @@ def full_export(config_path: Path, target: Path, stop_after: float | None) -> No
         if not n.endswith((".gz", ".br"))
     )
     print(
-        f"export:   {took:.1f} s wall, {files:,} files, {total / 1e6:,.1f} MB on disk "
-        f"({identity / 1e6:,.1f} MB uncompressed), peak memory {peak / 1024:.0f} MiB, "
-        f"{files / took:,.0f} files/s"
+        f"export:   {took:.1f} s wall ({cpu:.1f} s CPU), {files:,} files, "
+        f"{total / 1e6:,.1f} MB on disk ({identity / 1e6:,.1f} MB uncompressed), "
+        f"peak memory {peak / 1024:.0f} MiB, {files / took:,.0f} files/s"
     )
+    if stopped:
+        share = files / 3 / len(planned)
+        print(
+            f"partial:  {share:.1%} of the documents in {took:.0f} s; at this rate the whole "
+            f"export takes {took / share / 3600:.1f} h and {total / share / 1e9:.0f} GB"
+        )
 
 
 def publish_and_watch(config_path: Path, target: Path, rounds: int = 3) -> None:
@@ -300,6 +313,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2400)
     parser.add_argument("--stop-after", type=float, default=None)
     parser.add_argument("--export-only", action="store_true", help="Skip --watch and nginx.")
+    parser.add_argument("--no-watch", action="store_true", help="Skip the publishes.")
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--modes", default="200,gzip,304")
@@ -323,7 +337,8 @@ def main() -> None:
         full_export(config_path, target, args.stop_after)
         if args.export_only:
             return
-        publish_and_watch(config_path, target)
+        if not args.no_watch:
+            publish_and_watch(config_path, target)
         serving(folder, target, config_path, args)
     finally:
         if args.keep:
