@@ -125,17 +125,19 @@ def full_export(config_path: Path, target: Path, stop_after: float | None) -> No
     while proc.poll() is None:
         peak = max(peak, status_kb(proc.pid, "VmHWM") or 0)
         if stop_after is not None and time.monotonic() - started > stop_after:
-            proc.send_signal(signal.SIGINT)
+            # Counted first, then stopped: SIGINT would not do (a background job ignores it).
             stopped = True
-            proc.wait(timeout=60)
             break
         time.sleep(0.2)
     took = time.monotonic() - started
-    out, err = proc.communicate()
+    partial_files = du(target) if stopped else (0, 0)
+    if stopped:
+        proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak = max(peak, int(usage.ru_maxrss))
     cpu = usage.ru_utime + usage.ru_stime
-    files, total = du(target)
+    files, total = partial_files if stopped else du(target)
     if stopped:
         print(f"export:   PARTIAL, stopped after {took:.0f} s")
     elif proc.returncode != 0:
