@@ -32,14 +32,9 @@ MANIFEST: Final = "export-manifest.json"
 NGINX_DIR: Final = ".nginx"
 #: File suffix of each content coding.
 SUFFIXES: Final = {"gzip": ".gz", "br": ".br"}
-#: Headers nginx takes from the maps, per document (the rest it makes itself).
-MAPPED_HEADERS: Final = (
-    "Cache-Control",
-    "Content-Security-Policy",
-    "X-Frame-Options",
-    "Referrer-Policy",
-    "Access-Control-Allow-Origin",
-)
+#: Headers nginx takes from the maps, per document: they depend on the document
+#: (the rest deploy/nginx/export.conf spells, per location).
+MAPPED_HEADERS: Final = ("Cache-Control", "Content-Security-Policy")
 
 
 @dataclass
@@ -184,7 +179,7 @@ def _quoted(text: str) -> str:
 
 
 def nginx_maps(entries: Mapping[str, Entry]) -> bytes:
-    """One nginx ``map`` per header nginx cannot make from a file, keyed by the document's path.
+    """One nginx ``map`` per header nginx cannot make from a file, keyed by the request's path.
 
     Only documents whose value differs from the default are listed (for
     Cache-Control: closed archives and the pages that are not feeds), so the
@@ -208,7 +203,7 @@ def nginx_maps(entries: Mapping[str, Entry]) -> bytes:
     for header in MAPPED_HEADERS:
         variable = "$export_" + header.lower().replace("-", "_")
         default = default_control if header == "Cache-Control" else ""
-        lines += [f"map $export_doc {variable} {{", f"    default {_quoted(default)};"]
+        lines += [f"map $request_uri {variable} {{", f"    default {_quoted(default)};"]
         lines += rows[header]
         lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")
