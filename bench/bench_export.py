@@ -43,8 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_http import bench_config, lua_script, nginx_user, parse_wrk  # noqa: E402
-from benchlib import free_port, machine, revision, status_kb  # noqa: E402
+from bench_http import bench_config, cpu_seconds, lua_script, nginx_user, parse_wrk  # noqa: E402
+from benchlib import children_of, free_port, machine, revision, status_kb  # noqa: E402
 
 from syndicate.catalog import FORMATS, archive_path, feed_path  # noqa: E402
 from syndicate.config import load_config  # noqa: E402
@@ -237,11 +237,15 @@ def head_etag(url: str) -> str:
         return str(reply.headers["ETag"])
 
 
-def wrk(port: int, script: Path, duration: int) -> float:
+def wrk(server: Nginx, port: int, script: Path, duration: int) -> tuple[float, float]:
+    """req/s, and the nginx worker's CPU microseconds per request (steadier on a busy box)."""
     argv = ["wrk", "-t1", "-c32", f"-d{duration}s", "--timeout", "5s", "--latency"]
     argv += ["-s", str(script), f"http://{HOST}:{port}/"]
+    workers = children_of(server.proc.pid)
+    before = cpu_seconds(workers)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=True)
-    return parse_wrk(done.stdout).rps
+    sample = parse_wrk(done.stdout)
+    return sample.rps, (cpu_seconds(workers) - before) / max(sample.requests, 1) * 1e6
 
 
 def serving(folder: Path, target: Path, config_path: Path, args: argparse.Namespace) -> None:
@@ -288,22 +292,28 @@ def serving(folder: Path, target: Path, config_path: Path, args: argparse.Namesp
         for mode in args.modes.split(","):
             ratios: list[float] = []
             rates: dict[str, list[float]] = {"export": [], "static": []}
+            cpus: dict[str, list[float]] = {"export": [], "static": []}
             for n in range(args.rounds):
                 order = ["export", "static"] if n % 2 == 0 else ["static", "export"]
                 for name in order:
-                    _, port = servers[name]
+                    server, port = servers[name]
                     etags = {p: head_etag(f"http://{HOST}:{port}{p}") for p in paths}
                     script = folder / f"{name}-{mode}.lua"
                     script.write_text(
                         lua_script(port, paths, "plain" if mode == "200" else mode, etags)
                     )
-                    rates[name].append(wrk(port, script, args.duration))
+                    rate, cpu = wrk(server, port, script, args.duration)
+                    rates[name].append(rate)
+                    cpus[name].append(cpu)
                 ratios.append(rates["export"][-1] / rates["static"][-1])
+            cpu_export = statistics.median(cpus["export"])
+            cpu_static = statistics.median(cpus["static"])
             print(
                 f"mode {mode:5s} export {statistics.median(rates['export']):8.0f} req/s, "
                 f"static {statistics.median(rates['static']):8.0f} req/s, "
                 f"export/static median of rounds {statistics.median(ratios):.2f}x "
-                f"(rounds: {' '.join(f'{r:.2f}' for r in ratios)})"
+                f"(rounds: {' '.join(f'{r:.2f}' for r in ratios)}); CPU per request "
+                f"{cpu_export:.1f} / {cpu_static:.1f} us = {cpu_static / cpu_export:.2f}x"
             )
     finally:
         for server, _ in servers.values():
