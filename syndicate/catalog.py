@@ -18,6 +18,8 @@ The URL scheme (README, "The URLs")::
     /digests/{slug}/feed.{atom,rss,json}      one digest: an item per frozen edition
     /digests/{slug}/{date}, {date}.txt        one edition, as email HTML and plain text
     ?page=N                                   older pages (RFC 5005 section 3, paged feeds)
+    /archive/{YYYY-MM}/feed.{atom,rss,json}   one month of the site (RFC 5005 section 4)
+    /{folder}/{key}/archive/{YYYY-MM}/feed.*  one month of any other feed
     /feeds, /feeds.opml                       every feed, for people and for readers
     /latest-news, /latest-news.json           the Latest News sidebar
 
@@ -29,7 +31,9 @@ Pure: no store, no HTTP, no clock.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 from syndicate.config import Config, SiteConfig
@@ -69,6 +73,9 @@ class FeedKind:
     #: Whether its feeds are the editors' list in config.toml (in their order,
     #: empty ones too) rather than whatever the store holds.
     configured: bool = False
+    #: Whether its feeds have monthly archive documents (RFC 5005 section 4).
+    #: A digest's items are editions frozen at their cut-off, paged as they are.
+    archived: bool = True
 
 
 #: The feed kinds, in the order /feeds lists them.
@@ -80,7 +87,7 @@ KINDS: Final[dict[ScopeKind, FeedKind]] = {
         FeedKind("author", "authors", "authors", "Authors"),
         FeedKind("tag", "tags", "tags", "Tags"),
         FeedKind("issue", "issues", "issues", "Print issues", enclosures=True),
-        FeedKind("digest", "digests", "digests", "Digests", configured=True),
+        FeedKind("digest", "digests", "digests", "Digests", configured=True, archived=False),
     )
 }
 #: The kinds whose feeds live in a folder (/{folder}/{key}/feed.*).
@@ -101,6 +108,42 @@ def feed_path(scope: Scope, fmt: FeedFormat, page: int = 1) -> str:
     folder = KINDS[scope.kind].folder
     base = f"/{folder}/{scope.key}/feed" if folder else "/feed"
     return f"{base}.{EXTENSIONS[fmt]}" + (f"?page={page}" if page > 1 else "")
+
+
+def archive_path(scope: Scope, fmt: FeedFormat, period: str) -> str:
+    """The path of one archive document: a scope's articles of one month (RFC 5005 section 4).
+
+    A path of its own rather than a query, so that a static host can keep it
+    as a file: ``/archive/2026-03/feed.atom``, ``/sections/news/archive/2026-03/feed.atom``.
+    """
+    folder = KINDS[scope.kind].folder
+    base = f"/{folder}/{scope.key}/archive" if folder else "/archive"
+    return f"{base}/{period}/feed.{EXTENSIONS[fmt]}"
+
+
+# -- archive periods ----------------------------------------------------------------
+
+#: A period's name: a calendar month in UTC, as the store spells its dates' start.
+PERIOD_RE: Final = re.compile(r"\A(\d{4})-(0[1-9]|1[0-2])\Z")
+
+
+def is_period(name: str) -> bool:
+    match = PERIOD_RE.match(name)
+    return match is not None and int(match.group(1)) >= 1
+
+
+def period_of(moment: datetime) -> str:
+    """The archive period (calendar month, UTC) that holds ``moment``."""
+    u = moment.astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}"
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """The first moment of ``period`` and the first moment after it, in UTC."""
+    year, month = int(period[:4]), int(period[5:7])
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
 
 
 def html_path(scope: Scope) -> str:
@@ -138,12 +181,13 @@ DocKind = Literal["feed", "directory", "sidebar", "edition"]
 
 @dataclass(frozen=True, slots=True)
 class DocKey:
-    """One cached document: a feed page in one format, the directory, or the sidebar.
+    """One cached document: a feed page or archive in one format, the directory, or the sidebar.
 
     ``scope`` is what the document is built from, so a change to a scope
     drops exactly its documents: a feed's own scope, the whole site for the
     directory (every article write touches the site), the sidebar's entries
-    for the sidebar.
+    for the sidebar. ``period`` names an archive document (a month, "2026-03");
+    it is empty for the feed's pages.
     """
 
     doc: DocKind
@@ -152,10 +196,16 @@ class DocKey:
     page: int = 1
     #: An edition's date (YYYY-MM-DD), for a digest's edition pages only.
     edition: str = ""
+    #: A calendar month (YYYY-MM), for a feed's archive documents only (RFC 5005).
+    period: str = ""
 
 
 def feed_key(scope: Scope, fmt: FeedFormat, page: int = 1) -> DocKey:
     return DocKey("feed", fmt, scope, page)
+
+
+def archive_key(scope: Scope, fmt: FeedFormat, period: str) -> DocKey:
+    return DocKey("feed", fmt, scope, 1, period=period)
 
 
 DIRECTORY_HTML: Final = DocKey("directory", "html")
@@ -194,6 +244,8 @@ def edition_id(tag_authority: str, slug: str, edition: str) -> str:
 
 def document_path(key: DocKey) -> str:
     """The public path (and query) of a document."""
+    if key.doc == "feed" and key.period:
+        return archive_path(key.scope, key.fmt, key.period)  # type: ignore[arg-type]
     if key.doc == "feed":
         return feed_path(key.scope, key.fmt, key.page)  # type: ignore[arg-type]
     if key.doc == "edition":

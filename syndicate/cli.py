@@ -240,6 +240,20 @@ def _tracked(file: IO[bytes], bar: Any) -> Iterator[bytes]:
         yield line
 
 
+@main.command(name="export")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--watch", is_flag=True, help="Then keep it current, printing each change.")
+@click.pass_obj
+def export_(obj: Context, directory: str, watch: bool) -> None:
+    """Write every feed, archive, /feeds and the sidebar JSON as files, with .gz and .br."""
+    from syndicate.export.run import command
+
+    config = obj.config()
+    with obj.store(config, create=False) as store:
+        target = Path(directory)
+        command(config, store, target, watch=watch, clock=CLOCK, progress=progress, echo=click.echo)
+
+
 @main.command()
 @click.option("--articles", type=click.IntRange(1, 10_000_000), default=2400, show_default=True)
 @click.option("--replace", is_flag=True, help="Overwrite a store that already holds articles.")

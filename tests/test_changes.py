@@ -2,8 +2,8 @@
 
 Each case writes through a second connection (as the CMS or another worker
 would), then waits for the leader's door to report, and compares what it
-reported with an oracle: every first page, the directory and the sidebar,
-fetched over HTTP before and after, hashed.
+reported with an oracle: every first page, every archive month of every feed,
+the directory and the sidebar, fetched over HTTP before and after, hashed.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from syndicate.catalog import FORMATS, feed_path
+from syndicate.catalog import FORMATS, archive_path, feed_path
 from syndicate.config import Config, parse_config
 from syndicate.documents.changes import Change
 from syndicate.models import SITE, Scope
 from syndicate.records import parse_record
 from syndicate.store import Store
+from syndicate.store.archive import periods
 from syndicate.text import slugify
 from syndicate.web.app import make_app
 from syndicate.web.keys import DOOR, LIVE
@@ -83,6 +84,17 @@ def heads(scopes: list[Scope]) -> set[str]:
     return {ROOT + feed_path(scope, fmt) for scope in scopes for fmt in FORMATS}
 
 
+def archives(scopes: list[Scope], *months: str) -> set[str]:
+    return {
+        ROOT + archive_path(scope, fmt, month)
+        for scope in scopes
+        for fmt in FORMATS
+        for month in months
+    }
+
+
+#: Every sample article before the tests' own is in this month (60 x 7 hours from 1 January).
+MONTH = "2025-01"
 DIRECTORY = {ROOT + "/feeds", ROOT + "/feeds.opml"}
 
 
@@ -92,7 +104,10 @@ async def snapshot(client: Any, config: Config) -> dict[str, str]:
         scopes = [SITE] + [Scope("section", s.slug) for s in config.sections]
         for kind in ("author", "tag", "issue"):
             scopes += [Scope(kind, key) for key, _, _ in store.directory(kind)]  # type: ignore[arg-type]
-    urls = sorted(heads(scopes) | DIRECTORY | {ROOT + "/latest-news.json"})
+        now = datetime.now(UTC)
+        months = {s: periods(store, s, now) for s in scopes}
+    every_archive = set().union(*(archives([s], *months[s]) for s in scopes))
+    urls = sorted(heads(scopes) | every_archive | DIRECTORY | {ROOT + "/latest-news.json"})
     found: dict[str, str] = {}
     for url in urls:
         response = await client.get(url.removeprefix(ROOT))
@@ -116,19 +131,16 @@ async def test_a_publish_reports_the_first_pages_of_its_feeds_and_the_directory(
     before = await snapshot(client, config)
     write(config, sample_record(ARTICLES))  # news; Simon Assaf and Salma Haddad; Strikes
     change = await heard.next()
-    expected = (
-        heads(
-            [
-                SITE,
-                Scope("section", "news"),
-                Scope("author", slugify(AUTHORS[0])),
-                Scope("author", slugify(AUTHORS[1])),
-                Scope("tag", slugify(TAGS[0])),
-                Scope("issue", str(2000 + ARTICLES // 10)),
-            ]
-        )
-        | DIRECTORY
-    )
+    scopes = [
+        SITE,
+        Scope("section", "news"),
+        Scope("author", slugify(AUTHORS[0])),
+        Scope("author", slugify(AUTHORS[1])),
+        Scope("tag", slugify(TAGS[0])),
+        Scope("issue", str(2000 + ARTICLES // 10)),
+    ]
+    # The month it was published in, which each of its feeds archives.
+    expected = heads(scopes) | archives(scopes, MONTH) | DIRECTORY
     assert set(change.urls) == expected
     assert Scope("section", "news") in change.scopes
     assert change.gone == frozenset()
@@ -142,15 +154,15 @@ async def test_an_edit_of_an_old_article_reports_only_the_feeds_it_heads(leader,
     # Story 0 is on page 2 of the site feed, but on page 1 of its own feeds.
     write(config, sample_record(0, title="Story zero, corrected"))
     change = await heard.next()
-    expected = heads(
-        [
-            Scope("section", "news"),
-            Scope("author", slugify(AUTHORS[0])),
-            Scope("author", slugify(AUTHORS[1])),
-            Scope("tag", slugify(TAGS[0])),
-            Scope("issue", "2000"),
-        ]
-    )
+    scopes = [
+        Scope("section", "news"),
+        Scope("author", slugify(AUTHORS[0])),
+        Scope("author", slugify(AUTHORS[1])),
+        Scope("tag", slugify(TAGS[0])),
+        Scope("issue", "2000"),
+    ]
+    # Every archive holding it changes, the site's too (its month holds every article).
+    expected = heads(scopes) | archives([*scopes, SITE], MONTH)
     assert set(change.urls) == expected
     assert SITE in change.scopes, "the site's older pages moved, and the change says so"
     await heard.nothing_more()
@@ -163,19 +175,15 @@ async def test_an_unpublish_reports_the_feeds_it_leaves(leader, config):
     last = ARTICLES - 1  # comment; Zoë Øberg; NHS and Climate; issue 2005
     write(config, sample_record(last, status="draft"))
     change = await heard.next()
-    expected = (
-        heads(
-            [
-                SITE,
-                Scope("section", "comment"),
-                Scope("author", slugify(AUTHORS[last % len(AUTHORS)])),
-                Scope("tag", slugify(TAGS[last % len(TAGS)])),
-                Scope("tag", slugify(TAGS[(last * 3) % len(TAGS)])),
-                Scope("issue", str(2000 + last // 10)),
-            ]
-        )
-        | DIRECTORY
-    )
+    scopes = [
+        SITE,
+        Scope("section", "comment"),
+        Scope("author", slugify(AUTHORS[last % len(AUTHORS)])),
+        Scope("tag", slugify(TAGS[last % len(TAGS)])),
+        Scope("tag", slugify(TAGS[(last * 3) % len(TAGS)])),
+        Scope("issue", str(2000 + last // 10)),
+    ]
+    expected = heads(scopes) | archives(scopes, MONTH) | DIRECTORY
     assert set(change.urls) == expected
     await heard.nothing_more()
     assert set(change.urls) == differing(before, await snapshot(client, config))
@@ -194,16 +202,17 @@ async def test_a_scheduled_article_is_reported_when_it_goes_live(leader, config)
     before = await snapshot(client, config)
     change = await heard.next(timeout=15)
     assert datetime.now(UTC) >= live_at
-    expected = heads(
-        [
-            SITE,
-            Scope("section", "news"),
-            Scope("author", slugify(AUTHORS[0])),
-            Scope("author", slugify(AUTHORS[1])),
-            Scope("tag", slugify(TAGS[0])),
-            Scope("issue", "2005"),
-        ]
-    ) | {ROOT + "/feeds.opml"}
+    scopes = [
+        SITE,
+        Scope("section", "news"),
+        Scope("author", slugify(AUTHORS[0])),
+        Scope("author", slugify(AUTHORS[1])),
+        Scope("tag", slugify(TAGS[0])),
+        Scope("issue", "2005"),
+    ]
+    # A new month in each of its feeds, and the month before it gains its next-archive link.
+    now_month = f"{live_at:%Y-%m}"
+    expected = heads(scopes) | archives(scopes, now_month, MONTH) | {ROOT + "/feeds.opml"}
     assert set(change.urls) == expected
     await heard.nothing_more()
     assert set(change.urls) == differing(before, await snapshot(client, config))

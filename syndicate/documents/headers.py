@@ -21,6 +21,8 @@ from syndicate.httpdate import format_http_date
 
 #: For what must never be kept by anyone: operations endpoints, admin pages.
 NO_STORE = "no-store"
+#: max-age of a closed archive document (a year): RFC 5005 says archives SHOULD NOT change.
+ARCHIVE_MAX_AGE: Final = 31_536_000
 #: What syndicate calls itself in ``Server``: no versions for a scanner to match.
 SERVER_NAME: Final = "syndicate"
 
@@ -87,6 +89,7 @@ def cache_headers(
     max_age: int,
     stale_while_revalidate: int | None = None,
     last_modified: datetime | None = None,
+    immutable: bool = False,
     compressed: bool = True,
     cors: bool = False,
     page: str | None = None,
@@ -101,6 +104,8 @@ def cache_headers(
     read it (the sidebar, made to be embedded); ``page`` is the HTML of a
     page, which then gets :func:`page_headers` too; ``link`` a ``Link``
     field (:func:`websub_link`), made once per build like the rest.
+    ``immutable`` (RFC 8246) tells caches not to revalidate within max-age:
+    for closed archives.
     """
     headers: dict[str, str] = {}
     if content_type is not None:
@@ -108,6 +113,8 @@ def cache_headers(
     control = f"public, max-age={max_age}"
     if stale_while_revalidate is not None:
         control += f", stale-while-revalidate={stale_while_revalidate}"
+    if immutable:
+        control += ", immutable"
     headers["Cache-Control"] = control
     if compressed:
         headers["Vary"] = "Accept-Encoding"

@@ -1,7 +1,8 @@
 """Atom 1.0 feeds, built with feedgen.
 
 Follows RFC 4287 (The Atom Syndication Format), with RFC 5005 (Feed Paging
-and Archiving, section 3: ``first``, ``previous``, ``next``, ``last`` links),
+and Archiving, section 3: ``first``, ``previous``, ``next``, ``last`` links;
+section 4: ``prev-archive``, ``next-archive``, ``current`` and ``fh:archive``),
 W3C WebSub section 4 (``rel="hub"``) and Media RSS ``media:content`` for the
 lead image, an extension element as RFC 4287 section 6.4 allows. The tests
 validate the output against RFC 4287's own schema (Appendix B).
@@ -43,7 +44,14 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from syndicate.formats.feedgen_glue import ATOM_NS, MEDIA_NS, FeedgenHook, add_media_content
+from syndicate.formats.feedgen_glue import (
+    ATOM_NS,
+    FH_NS,
+    MEDIA_NS,
+    FeedgenHook,
+    add_archive_marker,
+    add_media_content,
+)
 from syndicate.formats.fragments import Layout, assemble
 from syndicate.formats.spec import FeedSpec
 from syndicate.formats.view import FEED_MEDIA_TYPES, EntryView, FeedView, byline, prepare
@@ -115,9 +123,12 @@ def serialise(fg: FeedGenerator) -> bytes:
 def head(view: FeedView) -> FeedGenerator:
     """Everything in the document but its entries."""
     fg = FeedGenerator()
+    archive = view.archives is not None and view.archives.archive
     fg.register_extension(
         "syndicate_feed",
-        partial(FeedgenHook, dict(LAYOUT.namespaces)),
+        partial(FeedgenHook, {**LAYOUT.namespaces, "fh": FH_NS}, add_archive_marker)
+        if archive
+        else partial(FeedgenHook, dict(LAYOUT.namespaces)),
         None,
         atom=True,
         rss=False,
@@ -139,6 +150,13 @@ def head(view: FeedView) -> FeedGenerator:
         if view.pages.next:
             fg.link(href=view.pages.next, rel="next")
         fg.link(href=view.pages.last, rel="last")
+    if view.archives is not None:
+        if view.archives.current:
+            fg.link(href=view.archives.current, rel="current")
+        if view.archives.prev_archive:
+            fg.link(href=view.archives.prev_archive, rel="prev-archive")
+        if view.archives.next_archive:
+            fg.link(href=view.archives.next_archive, rel="next-archive")
     if view.hub_url:
         fg.link(href=view.hub_url, rel="hub")
     if view.language:

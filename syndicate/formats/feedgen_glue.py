@@ -19,6 +19,8 @@ ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 MEDIA_NS: Final = "http://search.yahoo.com/mrss/"
 #: Dublin Core elements (https://www.dublincore.org/specifications/dublin-core/dces/).
 DC_NS: Final = "http://purl.org/dc/elements/1.1/"
+#: Feed History (RFC 5005 section 4), for ``fh:archive``.
+FH_NS: Final = "http://purl.org/syndication/history/1.0"
 
 
 class FeedgenHook:
@@ -63,3 +65,8 @@ def add_media_content(parent: etree._Element, image: LeadImage) -> None:
     if image.description:
         description = etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain")
         description.text = image.description
+
+
+def add_archive_marker(parent: etree._Element) -> None:
+    """``<fh:archive/>``: this document is an archive that should not change (RFC 5005 4)."""
+    etree.SubElement(parent, f"{{{FH_NS}}}archive")

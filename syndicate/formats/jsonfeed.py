@@ -20,6 +20,15 @@ Choices the spec leaves open, and why:
   publication (title and site page), which items without authors inherit;
   the same rule as Atom's feed-level ``<author>``.
 * Paging is ``next_url`` only; JSON Feed has no first/previous/last.
+* JSON Feed has no archives either. An archive document's ``next_url`` is
+  its older neighbour (``prev-archive``): ``next_url`` means "older items"
+  in JSON Feed, so a reader that pages by it walks the archives with no
+  extension at all. The RFC 5005 links themselves ride in an extension
+  object, ``_archive`` (the spec's rule for extensions: a key starting with
+  an underscore, with ``about`` naming its documentation): ``archive: true``
+  on archive documents (``fh:archive``), ``current``, ``prev_archive`` and
+  ``next_archive`` as URLs. The head keeps ``next_url`` for its ``?page=2``
+  and names its newest archive in ``_archive.prev_archive``.
 * Dates are RFC 3339 in UTC with a ``Z``; keys are written in a fixed order
   and without whitespace, so the same input gives the same bytes.
 """
@@ -35,6 +44,25 @@ from syndicate.formats.view import EntryView, FeedView, prepare, rfc3339
 from syndicate.models import Article
 
 VERSION: Final = "https://jsonfeed.org/version/1.1"
+#: What the ``_archive`` extension follows.
+ARCHIVE_ABOUT: Final = "https://www.rfc-editor.org/rfc/rfc5005#section-4"
+
+
+def _archive(view: FeedView) -> dict[str, Any] | None:
+    """The ``_archive`` extension object (RFC 5005 section 4 links), None when there is none."""
+    links = view.archives
+    if links is None:
+        return None
+    found: dict[str, Any] = {"about": ARCHIVE_ABOUT}
+    if links.archive:
+        found["archive"] = True
+    if links.current:
+        found["current"] = links.current
+    if links.prev_archive:
+        found["prev_archive"] = links.prev_archive
+    if links.next_archive:
+        found["next_archive"] = links.next_archive
+    return found if len(found) > 1 else None
 
 
 def _item(entry: EntryView) -> dict[str, Any]:
@@ -84,6 +112,8 @@ def document(view: FeedView) -> dict[str, Any]:
         feed["favicon"] = view.icon
     if view.pages is not None and view.pages.next:
         feed["next_url"] = view.pages.next
+    elif view.archives is not None and view.archives.archive and view.archives.prev_archive:
+        feed["next_url"] = view.archives.prev_archive
     if any(not entry.authors for entry in view.entries):
         # Items without authors take the feed's (spec: "authors"), as in Atom.
         feed["authors"] = [{"name": view.title, "url": view.html_url}]
@@ -91,6 +121,9 @@ def document(view: FeedView) -> dict[str, Any]:
         feed["language"] = view.language
     if view.hub_url:
         feed["hubs"] = [{"type": "WebSub", "url": view.hub_url}]
+    archive = _archive(view)
+    if archive is not None:
+        feed["_archive"] = archive
     feed["items"] = [_item(entry) for entry in view.entries]
     return feed
 

@@ -6,7 +6,9 @@ and the RSS Advisory Board's Best Practices Profile
 
 * ``atom:link`` (RFC 4287 section 4.2.7) for ``rel="self"``, the other formats
   (``rel="alternate"``), RFC 5005 paging (``first``, ``previous``, ``next``,
-  ``last``) and the WebSub hub (``rel="hub"``, W3C WebSub section 4);
+  ``last``) and archives (``current``, ``prev-archive``, ``next-archive``, with
+  ``fh:archive`` in the channel of an archive document, as RFC 5005 section 4
+  shows for RSS) and the WebSub hub (``rel="hub"``, W3C WebSub section 4);
 * ``content:encoded`` (http://purl.org/rss/1.0/modules/content/) for the body;
 * ``dc:creator`` (Dublin Core) for the byline, because RSS ``<author>``
   must be an email address;
@@ -54,7 +56,15 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from syndicate.formats.feedgen_glue import ATOM_NS, DC_NS, MEDIA_NS, FeedgenHook, add_media_content
+from syndicate.formats.feedgen_glue import (
+    ATOM_NS,
+    DC_NS,
+    FH_NS,
+    MEDIA_NS,
+    FeedgenHook,
+    add_archive_marker,
+    add_media_content,
+)
 from syndicate.formats.fragments import Layout, assemble
 from syndicate.formats.spec import FeedSpec
 from syndicate.formats.view import FEED_MEDIA_TYPES, EntryView, FeedView, byline, prepare
@@ -101,8 +111,18 @@ def _channel_links(view: FeedView, rss: etree._Element) -> None:
         if view.pages.next:
             link("next", view.pages.next)
         link("last", view.pages.last)
+    archives = view.archives
+    if archives is not None:
+        if archives.current:
+            link("current", archives.current)
+        if archives.prev_archive:
+            link("prev-archive", archives.prev_archive)
+        if archives.next_archive:
+            link("next-archive", archives.next_archive)
     if view.hub_url:
         link("hub", view.hub_url)
+    if archives is not None and archives.archive:
+        add_archive_marker(channel)
 
 
 def _item_extras(entry: EntryView, item: etree._Element) -> None:
@@ -135,9 +155,11 @@ def serialise(fg: FeedGenerator) -> bytes:
 def head(view: FeedView) -> FeedGenerator:
     """Everything in the document but its items."""
     fg = FeedGenerator()
+    archive = view.archives is not None and view.archives.archive
+    namespaces = {**CHANNEL_NAMESPACES, "fh": FH_NS} if archive else CHANNEL_NAMESPACES
     fg.register_extension(
         "syndicate_channel",
-        partial(FeedgenHook, CHANNEL_NAMESPACES, partial(_channel_links, view)),
+        partial(FeedgenHook, namespaces, partial(_channel_links, view)),
         None,
         atom=False,
         rss=True,

@@ -13,7 +13,15 @@ from typing import Literal
 
 from syndicate.catalog import CONTENT_TYPES, FORMATS, FeedFormat, article_id, permalink_path
 
-__all__ = ["CONTENT_TYPES", "FORMATS", "FeedFormat", "FeedSpec", "PageLinks", "entry_id"]
+__all__ = [
+    "CONTENT_TYPES",
+    "FORMATS",
+    "ArchiveLinks",
+    "FeedFormat",
+    "FeedSpec",
+    "PageLinks",
+    "entry_id",
+]
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,21 @@ class PageLinks:
     last: str
     previous: str | None = None
     next: str | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveLinks:
+    """RFC 5005 section 4 (archived feeds), as absolute URLs.
+
+    The subscription document (a feed's first page) carries ``prev_archive``
+    only; an archive document also says it is one (``fh:archive``), where
+    its feed lives (``current``) and its newer neighbour (``next_archive``).
+    """
+
+    archive: bool = False
+    current: str | None = None
+    prev_archive: str | None = None
+    next_archive: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,8 @@ class FeedSpec:
     generator_version: str = ""
     generator_uri: str = ""
     pages: PageLinks | None = None
+    #: RFC 5005 archive links (None: neither a head with archives nor an archive).
+    archives: ArchiveLinks | None = None
     hub_url: str | None = None
     #: The same feed in the other formats: format -> absolute URL.
     alternates: tuple[tuple[FeedFormat, str], ...] = ()

@@ -33,7 +33,14 @@ from typing import Final
 from urllib.parse import quote, urlsplit
 
 from syndicate.catalog import KINDS, MEDIA_TYPES
-from syndicate.formats.spec import FeedFormat, FeedSpec, PageLinks, entry_id, permalink
+from syndicate.formats.spec import (
+    ArchiveLinks,
+    FeedFormat,
+    FeedSpec,
+    PageLinks,
+    entry_id,
+    permalink,
+)
 from syndicate.formats.urls import absolute_url, absolutize_html, to_uri
 from syndicate.models import Article, ScopeKind
 from syndicate.sanitize import sanitize_html
@@ -217,6 +224,7 @@ class FeedView:
     generator_uri: str
     updated: datetime
     pages: PageLinks | None
+    archives: ArchiveLinks | None
     hub_url: str | None
     alternates: tuple[tuple[FeedFormat, str], ...]
     entries: tuple[EntryView, ...]
@@ -425,6 +433,14 @@ def prepare(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = T
             previous=link(pages.previous) or None,
             next=link(pages.next) or None,
         )
+    archives = spec.archives
+    if archives is not None:
+        archives = ArchiveLinks(
+            archive=archives.archive,
+            current=link(archives.current) or None,
+            prev_archive=link(archives.prev_archive) or None,
+            next_archive=link(archives.next_archive) or None,
+        )
     return FeedView(
         id=clean_text(spec.id) or self_url,
         title=title,
@@ -441,6 +457,7 @@ def prepare(spec: FeedSpec, articles: Sequence[Article], *, enclosures: bool = T
         generator_uri=link(spec.generator_uri),
         updated=newest_update(articles, spec.empty_updated),
         pages=pages,
+        archives=archives,
         hub_url=link(spec.hub_url) or None,
         alternates=tuple((fmt, link(url)) for fmt, url in spec.alternates if link(url)),
         entries=tuple(prepare_entry(spec, a, enclosures=enclosures) for a in articles),

@@ -1,6 +1,6 @@
 """Digest editions in the store: the period's articles, and each edition frozen once.
 
-An edition is written once, when its cut-off passes (migration 10 says why),
+An edition is written once, when its cut-off passes (migration 9 says why),
 and read back as it was written: the feed, the email page and the plain text
 of an edition are its stored bytes, whatever happened to the articles since.
 """

@@ -17,7 +17,13 @@ Design notes
 
 from __future__ import annotations
 
-TIME_GLOB = "'[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z'"
+from syndicate.store.migrations_later import (
+    MIGRATION_9,
+    MIGRATION_10,
+    MIGRATION_11,
+    MIGRATION_12,
+)
+from syndicate.store.timeglob import TIME_GLOB
 
 MIGRATION_1 = f"""
 CREATE TABLE authors (
@@ -493,141 +499,6 @@ CREATE INDEX sidebar_entries_by_source
 ALTER TABLE sources ADD COLUMN language TEXT;
 """
 
-# -- migration 10 (the ninth in this branch): digest editions, frozen at their cut-off --
-#
-# One row per digest and edition date, written once by the leader worker when
-# the cut-off passes (INSERT OR IGNORE: a second writer changes nothing) and
-# never updated: the edition's bytes (the feed item's HTML, the email page, its
-# plain text) are kept whole, so a later edit of an article cannot rewrite
-# yesterday's email. An edition with no article is kept too (articles = 0,
-# nothing else), so it is not considered again, and is never published. A
-# published edition logs its digest's scope in the change log, so every worker
-# drops the digest's feeds and the change door announces them.
-
-MIGRATION_10 = f"""
-CREATE TABLE digest_editions (
-    slug TEXT NOT NULL,
-    edition TEXT NOT NULL CHECK (edition GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
-    cutoff TEXT NOT NULL CHECK (cutoff GLOB {TIME_GLOB}),
-    period_start TEXT NOT NULL CHECK (period_start GLOB {TIME_GLOB}),
-    articles INTEGER NOT NULL CHECK (articles >= 0),
-    title TEXT NOT NULL DEFAULT '',
-    summary TEXT NOT NULL DEFAULT '',
-    content_html TEXT NOT NULL DEFAULT '',
-    page_html TEXT NOT NULL DEFAULT '',
-    page_text TEXT NOT NULL DEFAULT '',
-    frozen_at TEXT NOT NULL CHECK (frozen_at GLOB {TIME_GLOB}),
-    PRIMARY KEY (slug, edition)
-) WITHOUT ROWID;
-CREATE TRIGGER digest_edition_frozen AFTER INSERT ON digest_editions
-WHEN NEW.articles > 0 BEGIN
-    INSERT INTO feed_changes (kind, key) VALUES ('digest', NEW.slug);
-END;
-"""
-
-# -- migration 13 (the next one in this branch; renumbered at merge): the admin's -----
-# audit log, and feed subscriber counts
-#
-# audit_log: who changed the config through /admin, what and when; a row is
-# written in the same transaction as the edit, so none claims an edit that did
-# not happen. feed_aggregators: the subscribers an aggregator reports in its
-# User-Agent, the latest figure per day, feed path and aggregator (each worker
-# flushes its own; the newest report wins). feed_readers: other clients, one
-# row per salted hash of address and User-Agent, kept for the day only: each
-# day's hashes are counted into feed_reader_days and deleted with that day's
-# salt (reader_salts) once the day is over.
-
-MIGRATION_13 = f"""
-CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL CHECK (at GLOB {TIME_GLOB}),
-    editor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    summary TEXT NOT NULL
-);
-
-CREATE TABLE feed_aggregators (
-    day TEXT NOT NULL,
-    path TEXT NOT NULL,
-    aggregator TEXT NOT NULL,
-    subscribers INTEGER NOT NULL CHECK (subscribers >= 0),
-    seen_at TEXT NOT NULL CHECK (seen_at GLOB {TIME_GLOB}),
-    PRIMARY KEY (day, path, aggregator)
-) WITHOUT ROWID;
-
-CREATE TABLE feed_readers (
-    day TEXT NOT NULL,
-    path TEXT NOT NULL,
-    reader BLOB NOT NULL,
-    PRIMARY KEY (day, path, reader)
-) WITHOUT ROWID;
-
-CREATE TABLE feed_reader_days (
-    day TEXT NOT NULL,
-    path TEXT NOT NULL,
-    readers INTEGER NOT NULL CHECK (readers >= 0),
-    PRIMARY KEY (day, path)
-) WITHOUT ROWID;
-
-CREATE TABLE reader_salts (
-    day TEXT PRIMARY KEY,
-    salt BLOB NOT NULL
-);
-"""
-
-
-# -- migration 9: WebSub subscriptions and what is owed to them ---------------------
-#
-# The built-in hub's subscribers, one row per (topic, callback) as the
-# Recommendation keys them (section 5.1: a new subscribe renews the lease),
-# and at most one pending delivery per subscription: a delivery names the
-# bytes (their ETag) owed, and a newer change replaces it, since a
-# subscriber wants the topic as it is now, not every state in between. A
-# row leaves the queue only once its callback took it, so a delivery cut
-# short by kill -9 is sent after the restart. Announcements to an outside
-# hub queue the same way, one row per topic. Times are epoch seconds (REAL):
-# retries are scheduled to the tenth of a second, and only syndicate writes
-# these tables.
-
-MIGRATION_9 = """
-CREATE TABLE websub_subscriptions (
-    id INTEGER PRIMARY KEY,
-    topic TEXT NOT NULL,
-    callback TEXT NOT NULL,
-    secret TEXT,
-    lease_seconds INTEGER NOT NULL CHECK (lease_seconds > 0),
-    since REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    last_etag TEXT,
-    last_delivery_at REAL,
-    last_status TEXT,
-    UNIQUE (topic, callback)
-);
-CREATE INDEX websub_subscriptions_live ON websub_subscriptions (topic, expires_at);
-
-CREATE TABLE websub_deliveries (
-    subscription_id INTEGER PRIMARY KEY
-        REFERENCES websub_subscriptions(id) ON DELETE CASCADE,
-    etag TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    first_at REAL NOT NULL,
-    due_at REAL NOT NULL
-);
-CREATE INDEX websub_deliveries_due ON websub_deliveries (due_at);
-
-CREATE TABLE websub_announcements (
-    topic TEXT PRIMARY KEY,
-    hub TEXT NOT NULL,
-    pending INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    first_at REAL,
-    due_at REAL,
-    last_at REAL,
-    last_status TEXT
-) WITHOUT ROWID;
-"""
-
 MIGRATIONS: tuple[str, ...] = (
     MIGRATION_1,
     MIGRATION_2,
@@ -637,9 +508,10 @@ MIGRATIONS: tuple[str, ...] = (
     MIGRATION_6,
     MIGRATION_7,
     MIGRATION_8,
-    MIGRATION_10,
-    MIGRATION_13,
     MIGRATION_9,
+    MIGRATION_10,
+    MIGRATION_11,
+    MIGRATION_12,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

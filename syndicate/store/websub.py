@@ -1,7 +1,7 @@
 """The WebSub hub's memory: subscriptions, the deliveries owed, the announcements due.
 
 Everything the built-in hub must not forget across a restart lives here
-(migration 9): who subscribed to which topic until when, with which secret;
+(migration 11): who subscribed to which topic until when, with which secret;
 which bytes each subscriber is still owed; and, with an outside hub, which
 topics still have to be announced to it. The delivery engine
 (syndicate.websub) decides when and what; this module only keeps it. Every

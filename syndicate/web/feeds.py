@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.hdrs import USER_AGENT
 
-from syndicate.catalog import DIRECTORY_HTML, DIRECTORY_OPML, KINDS, feed_key
+from syndicate.catalog import DIRECTORY_HTML, DIRECTORY_OPML, KINDS, archive_key, feed_key
 from syndicate.documents.cache import DocumentCache
 from syndicate.documents.feeds import parse_format
 from syndicate.documents.headers import cache_headers
@@ -59,7 +59,7 @@ def _bad_page(raw: str) -> web.HTTPBadRequest:
 
 
 def _handler(
-    kind: ScopeKind, seen: set[Seen]
+    kind: ScopeKind, seen: set[Seen], *, archive: bool = False
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         cache = request.app[CACHE]
@@ -67,7 +67,7 @@ def _handler(
             cache.refresh()
         found = cache.by_path.get(request.raw_path)
         if found is None:
-            found = await _look_up(request, cache, kind)
+            found = await _look_up(request, cache, kind, archive)
         # Subscriber counts: one set insertion; judged and stored in the background.
         if len(seen) < MOST_PENDING:
             agent = request.headers.get(USER_AGENT, "")
@@ -77,11 +77,17 @@ def _handler(
     return handle
 
 
-async def _look_up(request: web.Request, cache: DocumentCache, kind: ScopeKind) -> Rendered:
+async def _look_up(
+    request: web.Request, cache: DocumentCache, kind: ScopeKind, archive: bool
+) -> Rendered:
     """A feed not found by its raw path: its key from the route, then the cache or a build."""
     scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
     try:
-        key = feed_key(scope, parse_format(request.match_info["fmt"]), _page(request))
+        fmt = parse_format(request.match_info["fmt"])
+        if archive:  # a month has one document: no pages
+            key = archive_key(scope, fmt, request.match_info["period"])
+        else:
+            key = feed_key(scope, fmt, _page(request))
     except NotFound as exc:  # the route only matches known formats
         raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
     found = cache.peek(key)
@@ -101,11 +107,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/feeds.opml", index)
     fmt = "{fmt:atom|rss|json}"
     seen = subscribers.install(app).seen
+    period = r"{period:\d{4}-\d{2}}"
     for kind in KINDS.values():
-        if kind.folder:
-            app.router.add_get(f"/{kind.folder}/{{key}}/feed.{fmt}", _handler(kind.kind, seen))
-        else:
-            app.router.add_get(f"/feed.{fmt}", _handler(kind.kind, seen))
+        head = f"/{kind.folder}/{{key}}" if kind.folder else ""
+        app.router.add_get(f"{head}/feed.{fmt}", _handler(kind.kind, seen))
+        if kind.archived:
+            app.router.add_get(
+                f"{head}/archive/{period}/feed.{fmt}", _handler(kind.kind, seen, archive=True)
+            )
 
 
 async def index(request: web.Request) -> web.StreamResponse:
