@@ -167,6 +167,7 @@ def build_feed(config: Config, store: Store, key: DocKey, now: datetime) -> Rend
         max_age=feeds.max_age,
         stale_while_revalidate=feeds.stale_while_revalidate,
         last_modified=modified,
+        browsers=True,
     )
     # Surrogate keys for a cache in front (syndicate.documents.keys): made here,
     # once per build; a 304 does not repeat them (a cache keeps the 200's).
