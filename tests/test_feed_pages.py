@@ -161,6 +161,9 @@ async def test_the_page_names_the_feed_and_its_byline(client: Any):
     )
     assert "Simon Assaf | Test Weekly" in page.words
     assert "Simon Assaf" in page.words.split("Latest in this feed", 1)[1]
+    # Each name of a shared byline is isolated on its own (Arabic beside Latin).
+    site = (await (await client.get("/feed.atom", headers=NAVIGATION)).read()).decode()
+    assert re.search(r"<bdi>[^<]+</bdi> and <bdi>سلمى حداد</bdi> · <time", site)
 
 
 @pytest.mark.parametrize("path", FEEDS)

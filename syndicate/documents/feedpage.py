@@ -27,7 +27,7 @@ from syndicate.documents.headers import cache_headers
 from syndicate.documents.keys import document_keys, key_headers
 from syndicate.documents.rendered import Rendered
 from syndicate.documents.templating import templates
-from syndicate.formats.view import FeedView, byline, prepare
+from syndicate.formats.view import FeedView, prepare
 from syndicate.store import Store
 from syndicate.text import strip_bidi_controls
 
@@ -60,6 +60,14 @@ def feed_view(config: Config, store: Store, key: DocKey, now: datetime) -> FeedV
     return prepare(built.spec, built.articles, enclosures=KINDS[key.scope.kind].enclosures)
 
 
+def byline_parts(names: list[str]) -> list[tuple[str, str]]:
+    """(name, what follows it) for "A, B and C", so each name is bidi-isolated on its
+    own: one <bdi> around a byline mixing Arabic and Latin names reorders the words."""
+    names = [_line(n) for n in names]
+    seps = [", "] * max(0, len(names) - 2) + [" and "] * (len(names) > 1) + [""]
+    return list(zip(names, seps[-len(names) :] if names else [], strict=True))
+
+
 def _line(text: str) -> str:
     return strip_bidi_controls(text)
 
@@ -84,7 +92,7 @@ def render_page(config: Config, key: DocKey, view: FeedView) -> str:
             {
                 "title": _line(e.title),
                 "url": e.url,
-                "byline": _line(byline(e.authors)),
+                "byline": byline_parts([p.name for p in e.authors]),
                 "date": e.published,
                 "summary": _line(e.summary),
             }
