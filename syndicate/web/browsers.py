@@ -24,8 +24,11 @@ from __future__ import annotations
 import functools
 from typing import Final
 
-#: The request header (aiohttp looks it up case-insensitively).
-SEC_FETCH_DEST: Final = "Sec-Fetch-Dest"
+from aiohttp import hdrs
+
+#: The request header, as aiohttp's already case-folded constant: a plain str
+#: would be folded again on every lookup, and every feed request makes one.
+SEC_FETCH_DEST: Final = hdrs.SEC_FETCH_DEST
 HTML: Final = "text/html"
 
 
