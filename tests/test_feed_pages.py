@@ -24,7 +24,7 @@ from syndicate.models import Scope
 from syndicate.web.app import make_app
 from syndicate.web.browsers import prefers_html
 from syndicate.web.keys import CACHE
-from tests.support import fill_store, write_config
+from tests.support import MINIMAL_CONFIG, fill_store, write_config
 
 #: What Chromium sends when a person opens a link or types a URL.
 CHROMIUM_ACCEPT = (
@@ -217,3 +217,21 @@ async def test_a_missing_feed_is_404_for_browsers_too(client: Any):
         assert response.status == 404
     bad = await client.get("/feed.atom?page=x", headers=NAVIGATION)
     assert bad.status == 400
+
+
+async def test_a_digest_feed_has_its_page_too(aiohttp_client: Any, tmp_path: Path):
+    """A digest's items are editions, not articles: its page is built from its own view."""
+    text = MINIMAL_CONFIG + '\n[[digests]]\nslug = "morning"\ntitle = "Morning Red"\n'
+    path = write_config(tmp_path, text)
+    fill_store(tmp_path / "store.db", 3)
+    config = parse_config(path.read_text(), path)
+    client = await aiohttp_client(make_app(config))
+    response = await client.get("/digests/morning/feed.rss", headers=NAVIGATION)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    page = Page(await response.text())
+    assert "Morning Red | Test Weekly" in page.words
+    assert "Nothing here yet" in page.words
+    feed = await client.get("/digests/morning/feed.rss")
+    assert feed.headers["Content-Type"].startswith("application/rss+xml")
+    assert feed.headers["Vary"] == VARY
