@@ -24,6 +24,7 @@ from syndicate.models import Scope
 from syndicate.web.app import make_app
 from syndicate.web.browsers import prefers_html
 from syndicate.web.keys import CACHE
+from syndicate.web.subscribers import SUBSCRIBERS
 from tests.support import MINIMAL_CONFIG, fill_store, write_config
 
 #: What Chromium sends when a person opens a link or types a URL.
@@ -235,3 +236,12 @@ async def test_a_digest_feed_has_its_page_too(aiohttp_client: Any, tmp_path: Pat
     feed = await client.get("/digests/morning/feed.rss")
     assert feed.headers["Content-Type"].startswith("application/rss+xml")
     assert feed.headers["Vary"] == VARY
+
+
+async def test_a_person_looking_is_not_counted_as_a_subscriber(client: Any):
+    seen = client.app[SUBSCRIBERS].seen
+    seen.clear()
+    await client.get("/sections/news/feed.atom", headers=NAVIGATION)
+    assert not seen
+    await client.get("/sections/news/feed.atom", headers={"Accept": "*/*"})
+    assert len(seen) == 1

@@ -66,13 +66,14 @@ def _handler(
         cache = request.app[CACHE]
         if not cache.looked:
             cache.refresh()
-        # A browser navigating gets the feed's page (syndicate.web.browsers);
-        # everyone else pays this one header lookup and gets the bytes.
+        # A browser navigating gets the feed's page (syndicate.web.browsers),
+        # and is a person looking, not a subscriber to count; everyone else
+        # pays this one header lookup and gets the bytes.
         dest = request.headers.get(SEC_FETCH_DEST)
         if dest is not None and navigating(dest, request.headers.get(ACCEPT)):
-            found: Rendered | None = await _look_up(request, cache, kind, browser=True)
-        else:
-            found = cache.by_path.get(request.raw_path)
+            page = await _look_up(request, cache, kind, browser=True)
+            return answer(request, page, cache.responses)
+        found = cache.by_path.get(request.raw_path)
         if found is None:
             found = await _look_up(request, cache, kind)
         # Subscriber counts: one set insertion; judged and stored in the background.
