@@ -176,7 +176,7 @@ def permalink(site: SiteConfig, slug: str, number: int) -> str:
 # -- documents -------------------------------------------------------------------
 
 #: What kind of document a key names.
-DocKind = Literal["feed", "directory", "sidebar", "edition"]
+DocKind = Literal["feed", "feedpage", "directory", "sidebar", "edition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +206,15 @@ def feed_key(scope: Scope, fmt: FeedFormat, page: int = 1) -> DocKey:
 
 def archive_key(scope: Scope, fmt: FeedFormat, period: str) -> DocKey:
     return DocKey("feed", fmt, scope, 1, period=period)
+
+
+def feed_page_key(scope: Scope, fmt: FeedFormat, page: int = 1) -> DocKey:
+    """The HTML page a browser is shown at a feed's own URL (README, "Feeds in a browser").
+
+    Same scope, format and page as the feed it describes, so it lives at the
+    same path and is dropped with the feed's scope.
+    """
+    return DocKey("feedpage", fmt, scope, page)
 
 
 DIRECTORY_HTML: Final = DocKey("directory", "html")
@@ -246,7 +255,7 @@ def document_path(key: DocKey) -> str:
     """The public path (and query) of a document."""
     if key.doc == "feed" and key.period:
         return archive_path(key.scope, key.fmt, key.period)  # type: ignore[arg-type]
-    if key.doc == "feed":
+    if key.doc in ("feed", "feedpage"):
         return feed_path(key.scope, key.fmt, key.page)  # type: ignore[arg-type]
     if key.doc == "edition":
         return edition_path(key.scope.key, key.edition, key.fmt)

@@ -51,7 +51,7 @@ async def test_feed_headers(client: Any):
     assert response.headers["ETag"].startswith('"')
     assert not response.headers["ETag"].startswith("W/")
     assert response.headers["Cache-Control"] == "public, max-age=300, stale-while-revalidate=60"
-    assert response.headers["Vary"] == "Accept-Encoding"
+    assert response.headers["Vary"] == "Accept-Encoding, Sec-Fetch-Dest"
     assert response.headers["Last-Modified"].endswith(" GMT")
     for path, media in (
         ("/feed.rss", "application/rss+xml"),

@@ -174,7 +174,7 @@ def test_varnish_keeps_one_object_per_coding(varnish: Stack):
             reply = get(varnish.front.port, path, {"Accept-Encoding": asked})
             assert reply.status == 200
             assert reply.headers.get("content-encoding") == coding, asked
-            assert reply.headers["vary"] == "Accept-Encoding"
+            assert reply.headers["vary"] == "Accept-Encoding, Sec-Fetch-Dest"
         assert cached_by_varnish(reply)
         tags[coding] = reply.headers["etag"]
     base = tags[None].strip('"')
@@ -266,6 +266,50 @@ def test_a_publish_purges_exactly_the_feeds_holding_the_article(varnish: Stack):
     assert purges >= 1
 
 
+#: What Chromium sends when a person opens a feed link.
+NAVIGATION = {
+    "Sec-Fetch-Dest": "document",
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+}
+#: Requests that must get the feed's bytes from the cache, never the page.
+NOT_NAVIGATIONS = (
+    {},
+    {"Accept": "*/*"},
+    {"Sec-Fetch-Dest": "document", "Accept": "*/*"},
+    {"Sec-Fetch-Dest": "document", "Accept": "application/atom+xml, text/html;q=0.5"},
+    {"Sec-Fetch-Dest": "empty", "Accept": NAVIGATION["Accept"]},
+)
+
+
+def check_page_kept_apart(stack: Stack, path: str, cached: object) -> None:
+    """Issue 15: the browser page and the feed at one URL are two cached objects.
+
+    The page first (so a cache that keyed them together would then serve it
+    to readers), then every reader-like request, then each again from the cache.
+    """
+    page = get(stack.front.port, path, NAVIGATION)
+    assert page.status == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert b"This is a web feed" in page.body
+    feed = get(stack.front.port, path)
+    assert feed.status == 200
+    assert b"This is a web feed" not in feed.body
+    assert feed.headers["content-type"] != page.headers["content-type"]
+    for headers in NOT_NAVIGATIONS:
+        reply = get(stack.front.port, path, headers)
+        assert reply.body == feed.body, headers
+        assert cached(reply), headers  # the feed's object, not a new one
+    before = stack.origin.metric(ORIGIN_HITS)
+    again = get(stack.front.port, path, NAVIGATION)
+    assert again.body == page.body
+    assert cached(again)
+    assert stack.origin.metric(ORIGIN_HITS) == before
+
+
+def test_varnish_keeps_the_browser_page_apart_from_the_feed(varnish: Stack):
+    check_page_kept_apart(varnish, "/authors/jose-martinez/feed.rss", cached_by_varnish)
+
+
 def test_varnish_serves_the_stale_feed_while_the_origin_is_down(varnish: Stack):
     path = "/tags/nhs/feed.atom"
     fresh = get(varnish.front.port, path)
@@ -329,6 +373,13 @@ def test_nginx_answers_a_conditional_request_with_304_in_each_coding(nginx: Stac
         assert again.status == 304
         assert again.body == b""
         assert again.headers["etag"] == tag
+
+
+def test_nginx_keeps_the_browser_page_apart_from_the_feed(nginx: Stack):
+    """Feeds expire after 1 s here: the whole check runs well within it."""
+    check_page_kept_apart(
+        nginx, "/authors/jose-martinez/feed.rss", lambda r: r.headers["x-cache-status"] == "HIT"
+    )
 
 
 def test_nginx_serves_the_stale_feed_while_the_origin_is_down(nginx: Stack):

@@ -28,6 +28,8 @@
 #   ACL may purge.
 # - Never cached: /admin, /api, /websub (and /healthz, /metrics), nor a 404
 #   or an error.
+# - The HTML page a browser gets at a feed's URL kept apart from the feed
+#   (vcl_recv and vcl_hash below).
 #
 # The tests (tests/test_front_caches.py) run this very file with only the
 # backend's .host and .port replaced.
@@ -81,6 +83,20 @@ sub vcl_recv {
         unset req.http.Accept-Encoding;
     }
 
+    # A browser navigating to a feed URL gets the feed's HTML page, everyone
+    # else the feed (README, "Feeds in a browser"). Decided here, once, on
+    # the same rule as the origin's (a navigation whose Accept starts with
+    # text/html, as every browser's does): the origin is then sent either
+    # "Sec-Fetch-Dest: document" with "Accept: text/html", or no
+    # Sec-Fetch-Dest at all, so its choice is the one hashed in vcl_hash and
+    # a hand-made request cannot file a feed under the page or the reverse.
+    if (req.http.Sec-Fetch-Dest == "document" &&
+            req.http.Accept ~ "(?i)^\s*text/html\s*(,|$)") {
+        set req.http.Accept = "text/html";
+    } else {
+        unset req.http.Sec-Fetch-Dest;
+    }
+
     # Public documents: a browser's cookie (an editor's session) must not
     # make every feed request a pass.
     if (req.method == "GET" || req.method == "HEAD") {
@@ -96,6 +112,11 @@ sub vcl_hash {
         hash_data(req.http.host);
     } else {
         hash_data(server.ip);
+    }
+    # The feed's HTML page for browsers, kept apart from the feed's bytes
+    # (vcl_recv left Sec-Fetch-Dest only on navigations that get the page).
+    if (req.http.Sec-Fetch-Dest == "document") {
+        hash_data("feed-page");
     }
     return (lookup);
 }

@@ -13,6 +13,7 @@ from syndicate.catalog import DocKey
 from syndicate.config import Config
 from syndicate.documents.digests import build_digest_feed, build_edition_page
 from syndicate.documents.directory import build_directory
+from syndicate.documents.feedpage import build_feed_page
 from syndicate.documents.feeds import build_feed
 from syndicate.documents.keys import document_keys, key_headers
 from syndicate.documents.rendered import Rendered
@@ -38,6 +39,8 @@ def build_document(
         rendered = build_directory(config, store, key.fmt, now)
     elif key.doc == "edition":
         rendered = build_edition_page(config, store, key, now)
+    elif key.doc == "feedpage":
+        rendered = build_feed_page(config, store, key, now)
     elif key.scope.kind == "digest":
         rendered = build_digest_feed(config, store, key, now)
     else:

@@ -39,7 +39,7 @@ from syndicate.documents.headers import cache_headers
 from syndicate.documents.rendered import NotFound, Rendered, etag_of
 from syndicate.formats.render import render_view
 from syndicate.formats.urls import to_uri
-from syndicate.formats.view import EntryView, clean_line, prepare, utc
+from syndicate.formats.view import EntryView, FeedView, clean_line, prepare, utc
 from syndicate.store import Store
 from syndicate.store.digests import Edition, edition, edition_count, editions
 from syndicate.store.published import changed_at, scope_changed_at
@@ -90,6 +90,23 @@ def entry(config: Config, kept: Edition) -> EntryView:
 def build_digest_feed(config: Config, store: Store, key: DocKey, now: datetime) -> Rendered:
     """One page of a digest's feed, from its frozen editions (runs in a worker thread)."""
     fmt = parse_format(key.fmt)
+    body = render_view(fmt, digest_view(config, store, key))
+    etag = etag_of(body)
+    modified = changed_at(store, document_path(key), etag, now)
+    feeds = config.feeds
+    headers = cache_headers(
+        CONTENT_TYPES[fmt],
+        max_age=feeds.max_age,
+        stale_while_revalidate=feeds.stale_while_revalidate,
+        last_modified=modified,
+        browsers=True,
+    )
+    return Rendered(body, CONTENT_TYPES[fmt], modified, headers, etag=etag)
+
+
+def digest_view(config: Config, store: Store, key: DocKey) -> FeedView:
+    """What one page of a digest's feed says, ready for any format or the browser page."""
+    fmt = parse_format(key.fmt)
     scope = key.scope
     digest = _digest(config, scope.key)
     per_page = min(config.feeds.items, EDITIONS_PER_PAGE)
@@ -103,17 +120,7 @@ def build_digest_feed(config: Config, store: Store, key: DocKey, now: datetime) 
     entries = tuple(entry(config, e) for e in kept)
     if entries:
         view = replace(view, entries=entries, updated=max(e.updated for e in entries))
-    body = render_view(fmt, view)
-    etag = etag_of(body)
-    modified = changed_at(store, document_path(key), etag, now)
-    feeds = config.feeds
-    headers = cache_headers(
-        CONTENT_TYPES[fmt],
-        max_age=feeds.max_age,
-        stale_while_revalidate=feeds.stale_while_revalidate,
-        last_modified=modified,
-    )
-    return Rendered(body, CONTENT_TYPES[fmt], modified, headers, etag=etag)
+    return view
 
 
 def build_edition_page(config: Config, store: Store, key: DocKey, now: datetime) -> Rendered:

@@ -237,6 +237,7 @@ def build_feed(config: Config, store: Store, key: DocKey, now: datetime) -> Rend
             stale_while_revalidate=feeds.stale_while_revalidate,
             last_modified=modified,
             link=websub_link(hub, built.spec.self_url) if hub else None,
+            browsers=True,
         )
     # Surrogate keys for a cache in front (syndicate.documents.keys): made here,
     # once per build; a 304 does not repeat them (a cache keeps the 200's).

@@ -83,6 +83,21 @@ def page_headers(html: str, *, images: bool = False, frames: Iterable[str] = ())
     }
 
 
+#: Vary of every feed URL, feed bytes and browser page alike (RFC 9110 section
+#: 12.5.5). The page is chosen only for ``Sec-Fetch-Dest: document`` *and* an
+#: Accept preferring text/html (syndicate.web.browsers). Accept is left out on
+#: purpose: feed readers send hundreds of spellings of it, and a cache keyed
+#: on it would keep a copy of the same bytes per spelling. Leaving it out
+#: cannot mix the two answers up for anyone but a client that claims to be
+#: a browser navigating: without ``Sec-Fetch-Dest: document`` the origin never
+#: reads Accept, so every such request gets the feed, and a cache keyed on
+#: Sec-Fetch-Dest keeps those apart from navigations. Browsers set
+#: Sec-Fetch-Dest themselves (a page's script cannot, it is a forbidden
+#: header) and put text/html first in a navigation's Accept, so their
+#: navigations all get the page. The shipped fronts key on the exact rule.
+BROWSER_VARY: Final = "Accept-Encoding, Sec-Fetch-Dest"
+
+
 def cache_headers(
     content_type: str | None,
     *,
@@ -96,6 +111,7 @@ def cache_headers(
     images: bool = False,
     frames: Iterable[str] = (),
     link: str | None = None,
+    browsers: bool = False,
 ) -> dict[str, str]:
     """The headers of a public, cacheable response, in the order they are sent.
 
@@ -105,7 +121,9 @@ def cache_headers(
     page, which then gets :func:`page_headers` too; ``link`` a ``Link``
     field (:func:`websub_link`), made once per build like the rest.
     ``immutable`` (RFC 8246) tells caches not to revalidate within max-age:
-    for closed archives.
+    for closed archives. ``browsers`` marks a feed URL, which a browser's
+    navigation is answered at with an HTML page instead (README, "Feeds in a
+    browser"): its Vary names ``Sec-Fetch-Dest`` too, see :data:`BROWSER_VARY`.
     """
     headers: dict[str, str] = {}
     if content_type is not None:
@@ -117,7 +135,7 @@ def cache_headers(
         control += ", immutable"
     headers["Cache-Control"] = control
     if compressed:
-        headers["Vary"] = "Accept-Encoding"
+        headers["Vary"] = BROWSER_VARY if browsers else "Accept-Encoding"
     headers["X-Content-Type-Options"] = "nosniff"
     if cors:
         headers["Access-Control-Allow-Origin"] = "*"

@@ -17,6 +17,7 @@ The vocabulary (short, stable, lowercase, no spaces or commas)::
     author/simon-assaf         ... by this author ...
     issue/2094                 ... of print issue 2094 ...
     tag/strikes                ... tagged strikes
+    feed/section/news/1.atom.html   the page a browser sees at that feed's URL
     directory, directory.html, directory.opml     /feeds and /feeds.opml
     sidebar, sidebar.html, sidebar.json           /latest-news(.json)
 
@@ -71,9 +72,11 @@ def document_keys(key: DocKey, articles: Sequence[Article] = ()) -> tuple[str, .
     Computed once per build and kept in the document's headers, so serving
     it, and answering 304 for it, cost nothing more.
     """
-    if key.doc != "feed":
+    if key.doc not in ("feed", "feedpage"):
         return (SITE_KEY, key.doc, f"{key.doc}.{key.fmt}")
+    # A feed's page for browsers shares its URL and its scope's purges.
     feed = feed_key_of(key.scope)
+    own = f"{feed}/{key.page}.{key.fmt}" + (".html" if key.doc == "feedpage" else "")
     held = {scope_key(key.scope)}
     for article in articles:
         if article.section:
@@ -83,7 +86,7 @@ def document_keys(key: DocKey, articles: Sequence[Article] = ()) -> tuple[str, .
         held.update(f"author/{_part(a.slug)}" for a in article.authors)
         held.update(f"tag/{_part(t.slug)}" for t in article.tags)
     held.discard(SITE_KEY)
-    return (SITE_KEY, feed, f"{feed}/{key.page}", f"{feed}/{key.page}.{key.fmt}", *sorted(held))
+    return (SITE_KEY, feed, f"{feed}/{key.page}", own, *sorted(held))
 
 
 def key_headers(names: Iterable[str], keys: Sequence[str]) -> dict[str, str]:

@@ -10,15 +10,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from aiohttp.hdrs import USER_AGENT
+from aiohttp.hdrs import ACCEPT, USER_AGENT
 
-from syndicate.catalog import DIRECTORY_HTML, DIRECTORY_OPML, KINDS, archive_key, feed_key
+from syndicate.catalog import (
+    DIRECTORY_HTML,
+    DIRECTORY_OPML,
+    KINDS,
+    DocKey,
+    archive_key,
+    feed_key,
+    feed_page_key,
+)
 from syndicate.documents.cache import DocumentCache
 from syndicate.documents.feeds import parse_format
 from syndicate.documents.headers import cache_headers
 from syndicate.documents.rendered import NotFound, Rendered
 from syndicate.models import SITE, Scope, ScopeKind
 from syndicate.web import subscribers
+from syndicate.web.browsers import SEC_FETCH_DEST, navigating
 from syndicate.web.keys import CACHE
 from syndicate.web.respond import answer, document
 from syndicate.web.subscribers import KEPT, MOST_PENDING, Seen
@@ -65,9 +74,17 @@ def _handler(
         cache = request.app[CACHE]
         if not cache.looked:
             cache.refresh()
+        # A browser navigating gets the feed's page (syndicate.web.browsers),
+        # and is a person looking, not a subscriber to count; everyone else
+        # pays this one header lookup and gets the bytes.
+        # Archives are documents to fetch, not to subscribe to: bytes for all.
+        dest = None if archive else request.headers.get(SEC_FETCH_DEST)
+        if dest is not None and navigating(dest, request.headers.get(ACCEPT)):
+            page = await _look_up(request, cache, kind, browser=True)
+            return answer(request, page, cache.responses)
         found = cache.by_path.get(request.raw_path)
         if found is None:
-            found = await _look_up(request, cache, kind, archive)
+            found = await _look_up(request, cache, kind, archive=archive)
         # Subscriber counts: one set insertion; judged and stored in the background.
         if len(seen) < MOST_PENDING:
             agent = request.headers.get(USER_AGENT, "")
@@ -78,20 +95,32 @@ def _handler(
 
 
 async def _look_up(
-    request: web.Request, cache: DocumentCache, kind: ScopeKind, archive: bool
+    request: web.Request,
+    cache: DocumentCache,
+    kind: ScopeKind,
+    *,
+    archive: bool = False,
+    browser: bool = False,
 ) -> Rendered:
-    """A feed not found by its raw path: its key from the route, then the cache or a build."""
+    """A feed not found by its raw path: its key from the route, then the cache or a build.
+
+    ``archive``: a month's archive document (one per month: no pages).
+    ``browser``: the feed's HTML page instead (never kept in ``by_path``,
+    which is the feed bytes' fast path).
+    """
     scope = SITE if kind == "site" else Scope(kind, request.match_info["key"])
+    make = feed_page_key if browser else feed_key
     try:
         fmt = parse_format(request.match_info["fmt"])
-        if archive:  # a month has one document: no pages
+        key: DocKey
+        if archive:
             key = archive_key(scope, fmt, request.match_info["period"])
         else:
-            key = feed_key(scope, fmt, _page(request))
+            key = make(scope, fmt, _page(request))
     except NotFound as exc:  # the route only matches known formats
         raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
     found = cache.peek(key)
-    if found is not None and found.expires is None and len(cache.by_path) < 4096:
+    if found is not None and not browser and found.expires is None and len(cache.by_path) < 4096:
         cache.by_path[request.raw_path] = found
     if found is None:
         try:
