@@ -197,3 +197,25 @@ async def test_home_page_images_load_in_chromium(demo_site: str, page):
     widths = await page.evaluate("() => [...document.images].map(i => i.naturalWidth)")
     assert len(widths) >= 10
     assert all(w > 0 for w in widths), widths
+
+
+def test_enclosure_lengths_are_the_pdfs_real_sizes(demo_site: str):
+    status, _, body = fetch(demo_site + "/feeds.opml")
+    assert status == 200
+    issues = [
+        url.replace(".atom", ".rss")
+        for url in etree.fromstring(body).xpath("//outline/@xmlUrl")
+        if "/issues/" in url
+    ]
+    assert issues
+    checked = 0
+    for feed in issues:
+        # Every item of an issue's feed carries the same enclosure: check the first.
+        enclosure = next(etree.fromstring(fetch(feed)[2]).iter("enclosure"), None)
+        if enclosure is None:  # an issue whose articles are all still to come
+            continue
+        status, content_type, pdf = fetch(enclosure.get("url"))
+        assert (status, content_type) == (200, enclosure.get("type"))
+        assert len(pdf) == int(enclosure.get("length"))
+        checked += 1
+    assert checked >= 5
