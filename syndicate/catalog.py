@@ -176,7 +176,7 @@ def permalink(site: SiteConfig, slug: str, number: int) -> str:
 # -- documents -------------------------------------------------------------------
 
 #: What kind of document a key names.
-DocKind = Literal["feed", "feedpage", "directory", "sidebar", "edition"]
+DocKind = Literal["feed", "feedpage", "directory", "sidebar", "edition", "page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +215,16 @@ def feed_page_key(scope: Scope, fmt: FeedFormat, page: int = 1) -> DocKey:
     same path and is dropped with the feed's scope.
     """
     return DocKey("feedpage", fmt, scope, page)
+
+
+#: The kinds with an HTML page of their own at :func:`html_path` (``site.pages``);
+#: a digest's page is its newest edition.
+PAGE_KINDS: Final[tuple[ScopeKind, ...]] = ("site", "section", "author", "issue", "tag")
+
+
+def page_key(scope: Scope) -> DocKey:
+    """A scope's HTML page (its latest articles): built from the scope, dropped with it."""
+    return DocKey("page", "html", scope)
 
 
 DIRECTORY_HTML: Final = DocKey("directory", "html")
@@ -259,6 +269,8 @@ def document_path(key: DocKey) -> str:
         return feed_path(key.scope, key.fmt, key.page)  # type: ignore[arg-type]
     if key.doc == "edition":
         return edition_path(key.scope.key, key.edition, key.fmt)
+    if key.doc == "page":
+        return html_path(key.scope)
     return _SINGLETON_PATHS[key]
 
 

@@ -69,6 +69,10 @@ class SiteConfig:
         check=rules.hosts,
         doc="Exact hosts whose https pages articles may embed (iframes); none by default",
     )
+    pages: bool = rule(
+        False,
+        doc="Serve the pages feeds link to (/, /sections/{slug}, ...); off when the website does",
+    )
 
     @property
     def root(self) -> str:
@@ -91,6 +95,9 @@ class ServerConfig:
     )
     access_log: bool = rule(
         False, doc="Log one line per request (method, path, status, time, request ID)"
+    )
+    demo_media: bool = rule(
+        False, doc="Serve the demo's made-up pictures, icon, logo and PDFs (for the offline demo)"
     )
 
 

@@ -191,7 +191,7 @@ def test_bodies_have_paragraphs_relative_links_and_images(db: sqlite3.Connection
     figures = [b for b in bodies if '<img src="/images/' in b]
     assert len(figures) > 0.4 * len(bodies)
     assert all(
-        re.search(r'srcset="/images/\S+-640\.jpg 640w, /images/\S+-1280\.jpg 1280w"', b)
+        re.search(r'srcset="/images/\S+-640\.svg 640w, /images/\S+-1280\.svg 1280w"', b)
         for b in figures
     )
     assert any(image and image.startswith("http") for _, _, _, image, _ in articles)

@@ -25,6 +25,7 @@ from syndicate.config import Config
 from syndicate.demo.corpus import AUTHORS, TAGS
 from syndicate.demo.render import Desk, lead_images, render_desk
 from syndicate.demo.templates import HEADLINES
+from syndicate.samplemedia import issue_pdf
 from syndicate.store.bulk import AuthorRow, IssueRow, TagRow
 from syndicate.text import slugify
 
@@ -142,9 +143,9 @@ def make_plan(config: Config, articles: int, now: datetime, rng: random.Random) 
     for week in range(last_week + 1):
         number = first_issue + week
         day = (epoch + timedelta(days=7 * week + 3)).date()  # the paper is out on Thursday
-        # A weekly paper's PDF runs to a few megabytes; the size is what RSS
-        # enclosures announce (it is not read from any file).
-        size = 1_200_000 + (number * 7919) % 2_400_000
+        # The PDF `syndicate serve` makes for the demo (server.demo_media), so
+        # the length RSS enclosures announce is the size readers download.
+        size = len(issue_pdf(number))
         issues.append((number, day.isoformat(), f"{root}/pdf/issue-{number}.pdf", size))
 
     draft_count = min(max(1, articles // 400), max(past - 1, 0))

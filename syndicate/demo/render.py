@@ -79,8 +79,8 @@ def _figure(rng: random.Random) -> str:
     stem, _caption, alt = rng.choice(PHOTOS)
     name = f"{stem}-{rng.randrange(1, 40)}"
     return (
-        f'<p><img src="/images/{name}.jpg" srcset="/images/{name}-640.jpg 640w, '
-        f'/images/{name}-1280.jpg 1280w" alt="{html.escape(alt)}"></p>'
+        f'<p><img src="/images/{name}.svg" srcset="/images/{name}-640.svg 640w, '
+        f'/images/{name}-1280.svg 1280w" alt="{html.escape(alt)}"></p>'
     )
 
 
@@ -164,7 +164,7 @@ def lead_images(
             images.append(None)
             continue
         stem, caption, alt = rng.choice(PHOTOS)
-        path = f"/images/{stem}-{rng.randrange(1, 40)}.jpg"
+        path = f"/images/{stem}-{rng.randrange(1, 40)}.svg"
         url = f"{root}{path}" if rng.random() < 0.3 else path
         credit = rng.choice(NAMES)[0]
         images.append((url, f"{caption} (Picture: {credit})", alt))

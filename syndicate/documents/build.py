@@ -16,6 +16,7 @@ from syndicate.documents.directory import build_directory
 from syndicate.documents.feedpage import build_feed_page
 from syndicate.documents.feeds import build_feed
 from syndicate.documents.keys import document_keys, key_headers
+from syndicate.documents.pages import build_page
 from syndicate.documents.rendered import Rendered
 from syndicate.documents.sidebar import build_sidebar
 from syndicate.store import Store
@@ -37,6 +38,8 @@ def build_document(
         rendered = build_sidebar(config, store, key.fmt, now)
     elif key.doc == "directory":
         rendered = build_directory(config, store, key.fmt, now)
+    elif key.doc == "page":
+        rendered = build_page(config, store, key, now)
     elif key.doc == "edition":
         rendered = build_edition_page(config, store, key, now)
     elif key.doc == "feedpage":

@@ -25,7 +25,7 @@ from syndicate.clock import SYSTEM, Clock
 from syndicate.documents.checks import BrokenBuild, check
 from syndicate.documents.rendered import Rendered
 from syndicate.errors import SyndicateError
-from syndicate.models import Scope
+from syndicate.models import SIDEBAR, Scope
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
 
 #: Seconds a stale copy stands in for a document whose rebuild did not parse.
@@ -141,8 +141,14 @@ class DocumentCache:
             # The directory counts every feed's items: any feed's touch may move it
             # (a digest's new edition touches no article scope).
             feeds = any(scope.kind != "sidebar" for scope in scopes)
+            # A scope's page shows the sidebar too (syndicate.documents.pages).
+            sidebar = SIDEBAR in scopes
             for key in [
-                k for k in self.entries if k.scope in scopes or (feeds and k.doc == "directory")
+                k
+                for k in self.entries
+                if k.scope in scopes
+                or (feeds and k.doc == "directory")
+                or (sidebar and k.doc == "page")
             ]:
                 del self.entries[key]
         # last_good keeps what was dropped until a new build replaces it, within

@@ -72,6 +72,8 @@ def document_keys(key: DocKey, articles: Sequence[Article] = ()) -> tuple[str, .
     Computed once per build and kept in the document's headers, so serving
     it, and answering 304 for it, cost nothing more.
     """
+    if key.doc == "page":  # purged with its scope's feeds, and with the sidebar it shows
+        return (SITE_KEY, "page", feed_key_of(key.scope), "sidebar")
     if key.doc not in ("feed", "feedpage"):
         return (SITE_KEY, key.doc, f"{key.doc}.{key.fmt}")
     # A feed's page for browsers shares its URL and its scope's purges.

@@ -28,7 +28,17 @@ from syndicate.live import LiveConfig
 from syndicate.metrics import Metrics
 from syndicate.store import Store
 from syndicate.store.watch import EVERYTHING, ChangeWatcher
-from syndicate.web import admin, api, demofeeds, digests, feeds, pages, serverlog, websub
+from syndicate.web import (
+    admin,
+    api,
+    demofeeds,
+    digests,
+    feeds,
+    media,
+    pages,
+    serverlog,
+    websub,
+)
 from syndicate.web.health import healthz
 from syndicate.web.keys import CACHE, CLERK, CLOCK, DOOR, LIVE, SERVER_LOG, STORE
 from syndicate.web.live import watch_ctx
@@ -145,6 +155,7 @@ def make_app(
     digests.add_routes(app)
     pages.add_routes(app)
     demofeeds.add_routes(app)
+    media.add_routes(app)
     api.add_routes(app)
     websub.add_routes(app, leader=leader)
     admin.add_routes(app)

@@ -1,4 +1,5 @@
-"""The public HTML handlers: the Latest News sidebar and the article preview page.
+"""The public HTML handlers: the Latest News sidebar, the article preview page, and
+the scopes' pages (/, /sections/{slug}, ...) when ``site.pages`` is on.
 
 The documents themselves are built in syndicate.documents (sidebar, article);
 these handlers find them and answer.
@@ -10,10 +11,11 @@ import asyncio
 
 from aiohttp import web
 
-from syndicate.catalog import SIDEBAR_HTML, SIDEBAR_JSON
+from syndicate.catalog import KINDS, PAGE_KINDS, SIDEBAR_HTML, SIDEBAR_JSON, page_key
 from syndicate.documents.article import ARTICLE_MAX_AGE, render_article
 from syndicate.documents.headers import cache_headers
-from syndicate.models import Article
+from syndicate.documents.rendered import NotFound
+from syndicate.models import SITE, Article, Scope
 from syndicate.web.keys import CACHE, CLOCK, LIVE, STORE
 from syndicate.web.respond import answer, document
 
@@ -58,7 +60,27 @@ async def article_page(request: web.Request) -> web.Response:
     )
 
 
+async def scope_page(request: web.Request) -> web.StreamResponse:
+    """A scope's page (syndicate.documents.pages); 404 when ``site.pages`` is off."""
+    if not request.app[LIVE].config.site.pages:
+        raise web.HTTPNotFound(text="Not found\n")
+    folder = request.match_info.get("folder", "")
+    kinds = {KINDS[kind].folder: kind for kind in PAGE_KINDS}
+    scope = Scope(kinds[folder], request.match_info["key"]) if folder else SITE
+    cache = request.app[CACHE]
+    cache.refresh()
+    try:
+        found = await document(cache, page_key(scope))
+    except NotFound as exc:
+        raise web.HTTPNotFound(text=f"Not found: {exc}\n") from None
+    return answer(request, found, cache.responses)
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", scope_page)
+    for kind in PAGE_KINDS:
+        if KINDS[kind].folder:
+            app.router.add_get(f"/{{folder:{KINDS[kind].folder}}}/{{key}}", scope_page)
     app.router.add_get("/latest-news", latest_news)
     app.router.add_get("/latest-news.json", latest_news)
     app.router.add_get("/articles/{slug}", article_page)

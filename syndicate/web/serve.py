@@ -45,7 +45,8 @@ from syndicate.web.supervise import BOOT_FAILED, StoreLock, Supervisor, claim_po
 
 def startup_urls(config: Config, root: str) -> list[str]:
     """The URLs worth printing at start-up, so an editor can click them."""
-    urls = [root + feed_path(SITE, fmt) for fmt in FORMATS]
+    urls = [root + "/"] if config.site.pages else []
+    urls += [root + feed_path(SITE, fmt) for fmt in FORMATS]
     urls += [root + feed_path(Scope("section", s.slug), "atom") for s in config.sections]
     urls += [root + feed_path(Scope("digest", d.slug), "atom") for d in config.digests]
     urls += [root + document_path(k) for k in (DIRECTORY_HTML, DIRECTORY_OPML, SIDEBAR_HTML)]
