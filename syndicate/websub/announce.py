@@ -77,7 +77,10 @@ class Announcer:
             except Exception:  # the loop must outlive any one bad look
                 log.exception("announcing to the outside hub failed; trying again")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.tick)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+                # cancel that lands as the event is set, and the loop would never stop.
+                async with asyncio.timeout(self.tick):
+                    await self.wake.wait()
             self.wake.clear()
 
     async def _announce(self, row: Announcement) -> None:

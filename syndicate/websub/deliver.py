@@ -109,7 +109,10 @@ class Deliverer:
                 except Exception:  # the engine must outlive any one bad look
                     log.exception("looking for deliveries failed; trying again")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), pause)
+                    # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+                    # cancel that lands as the event is set, and the loop would never stop.
+                    async with asyncio.timeout(pause):
+                        await self.wake.wait()
                 self.wake.clear()
         finally:
             flusher.cancel()
@@ -221,7 +224,10 @@ class Deliverer:
     async def _flush_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.flushed.wait(), FLUSH_EVERY)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+                # cancel that lands as the event is set, and the loop would never stop.
+                async with asyncio.timeout(FLUSH_EVERY):
+                    await self.flushed.wait()
             self.flushed.clear()
             try:
                 await self._flush()
