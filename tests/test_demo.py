@@ -487,3 +487,17 @@ def test_open_elsewhere_is_false_for_a_closed_or_missing_store(tmp_path: Path):
     with Store.open(store, create=False) as opened:
         opened.count("articles")
     assert not open_elsewhere(store)
+
+
+def test_no_scope_is_dated_after_the_demo_was_made(tmp_path: Path, config: Config):
+    """A scheduled article's future ``updated`` must not date its (empty) feed in the future."""
+    path = tmp_path / "demo.db"
+    generate_demo(path, config, articles=200)  # now: the wall clock, as `syndicate demo`
+    made = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    conn = sqlite3.connect(path)
+    try:
+        future = one(conn, "SELECT COUNT(*) FROM articles WHERE updated > ?", made)
+        assert future >= 1, "the demo schedules articles: the case this test is about"
+        assert one(conn, "SELECT MAX(changed_at) FROM scope_times") <= made
+    finally:
+        conn.close()

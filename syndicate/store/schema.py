@@ -397,23 +397,25 @@ CREATE INDEX login_failures_by_window ON login_failures (window_start);
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 #: Each scope's last change, from its articles (at migration, and after a bulk
-#: load that bypassed the triggers).
-SEED_SCOPE_TIMES = """
+#: load that bypassed the triggers), never later than the moment it runs: a
+#: scheduled article's future ``updated`` would date an empty feed in the
+#: future (the W3C validator's ImplausibleDate) and give its embargo away.
+SEED_SCOPE_TIMES = f"""
 DELETE FROM scope_times;
 INSERT INTO scope_times (kind, key, changed_at)
-    SELECT 'site', '', MAX(updated) FROM articles HAVING COUNT(*) > 0;
+    SELECT 'site', '', MIN(MAX(updated), {_NOW}) FROM articles HAVING COUNT(*) > 0;
 INSERT INTO scope_times (kind, key, changed_at)
-    SELECT 'section', section, MAX(updated) FROM articles
+    SELECT 'section', section, MIN(MAX(updated), {_NOW}) FROM articles
      WHERE section IS NOT NULL GROUP BY section;
 INSERT INTO scope_times (kind, key, changed_at)
-    SELECT 'issue', CAST(issue AS TEXT), MAX(updated) FROM articles
+    SELECT 'issue', CAST(issue AS TEXT), MIN(MAX(updated), {_NOW}) FROM articles
      WHERE issue IS NOT NULL GROUP BY issue;
 INSERT INTO scope_times (kind, key, changed_at)
-    SELECT 'author', au.slug, MAX(a.updated) FROM article_authors AS aa
+    SELECT 'author', au.slug, MIN(MAX(a.updated), {_NOW}) FROM article_authors AS aa
       JOIN authors AS au ON au.id = aa.author_id JOIN articles AS a ON a.id = aa.article_id
      GROUP BY au.slug;
 INSERT INTO scope_times (kind, key, changed_at)
-    SELECT 'tag', t.slug, MAX(a.updated) FROM article_tags AS at
+    SELECT 'tag', t.slug, MIN(MAX(a.updated), {_NOW}) FROM article_tags AS at
       JOIN tags AS t ON t.id = at.tag_id JOIN articles AS a ON a.id = at.article_id
      GROUP BY t.slug;
 """
