@@ -199,7 +199,8 @@ class Metrics:
             self._copied[key] = total
 
     def tally_each(self, counter: Counter, totals: Mapping[str, float] | Mapping[int, int]) -> None:
-        for label, total in totals.items():
+        # A copy first: the WebSub pusher's thread may add an outcome meanwhile.
+        for label, total in list(totals.items()):
             self.tally(counter, total, str(label))
 
     def exposition(self, extra: Iterable[str] = ()) -> bytes:

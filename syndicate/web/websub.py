@@ -10,7 +10,6 @@ is pushed once however many workers serve.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,10 +22,9 @@ from syndicate.documents.headers import no_store_headers
 from syndicate.store.websub import WebSubStore
 from syndicate.web.admin import Visit, _gate, _when, render
 from syndicate.web.keys import CACHE, CLOCK, DOOR, HUB_COUNTS, LIVE, STORE
-from syndicate.websub.announce import Announcer
 from syndicate.websub.client import Callbacks
 from syndicate.websub.counts import HubCounts
-from syndicate.websub.deliver import Deliverer
+from syndicate.websub.pusher import Pusher
 from syndicate.websub.rules import BadRequest, parse_request
 from syndicate.websub.verify import Verifier
 
@@ -128,23 +126,18 @@ def add_routes(app: web.Application, *, leader: bool) -> None:
         live, clock = app[LIVE], app[CLOCK]
         subscriptions = WebSubStore(app[STORE])
         counts = app[HUB_COUNTS] = HubCounts()
-        tasks: list[asyncio.Task[None]] = []
+        pusher = None
         async with Callbacks(live.config) as client:
             verifier = app[VERIFIER] = Verifier(
                 live, subscriptions, app[CACHE], client, counts, clock
             )
-            if leader:
-                deliverer = Deliverer(live, subscriptions, app[CACHE], client, counts, clock)
-                announcer = Announcer(live, subscriptions, client, counts, clock)
-                app[DOOR].subscribe(deliverer.on_change)
-                app[DOOR].subscribe(announcer.on_change)
-                tasks = [asyncio.create_task(deliverer.run()), asyncio.create_task(announcer.run())]
+            if leader:  # the push, on a thread of its own (syndicate.websub.pusher says why)
+                pusher = Pusher(live, subscriptions, app[CACHE], counts, clock)
+                await pusher.start()
+                app[DOOR].subscribe(pusher.on_change)
             yield
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if pusher is not None:
+                await pusher.stop()
             await verifier.close()
 
     app.cleanup_ctx.append(websub_ctx)

@@ -21,12 +21,14 @@ import asyncio
 import contextlib
 import logging
 import random
+from typing import Protocol
 
+from syndicate.catalog import DocKey
 from syndicate.clock import Clock
-from syndicate.documents.cache import DocumentCache, Unavailable
+from syndicate.documents.cache import Unavailable
 from syndicate.documents.changes import Change
 from syndicate.documents.headers import websub_link
-from syndicate.documents.rendered import NotFound
+from syndicate.documents.rendered import NotFound, Rendered
 from syndicate.live import LiveConfig
 from syndicate.store.websub import Outcome, Owed, WebSubStore
 from syndicate.websub.client import CallbackError, Callbacks
@@ -46,6 +48,12 @@ EXPIRE_EVERY = 30.0
 BATCH = 1000
 
 
+class DocumentSource(Protocol):
+    """Where a delivery gets a topic's bytes: the document cache, or a way to ask it."""
+
+    async def get(self, key: DocKey) -> Rendered: ...
+
+
 class Deliverer:
     """The leader's delivery engine: ``on_change`` queues, ``run`` delivers."""
 
@@ -53,7 +61,7 @@ class Deliverer:
         self,
         live: LiveConfig,
         subscriptions: WebSubStore,
-        cache: DocumentCache,
+        cache: DocumentSource,
         client: Callbacks,
         counts: HubCounts,
         clock: Clock,
