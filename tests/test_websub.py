@@ -221,6 +221,33 @@ async def test_subscribe_verify_push_with_signature(hub: Any, config: Config, su
     assert hub.app[COUNTS].deliveries["delivered"] == 1
 
 
+async def test_subscribers_of_one_feed_cost_one_look_in_the_cache(
+    hub: Any, config: Config, sub: Subscriber, monkeypatch: pytest.MonkeyPatch
+):
+    """A push to many subscribers sends the bytes the change announced, asked for once."""
+    from syndicate.websub import pusher
+
+    asked: list[Any] = []
+    original = pusher.CacheFromThread.get
+
+    async def counting(self: Any, key: Any) -> Any:
+        asked.append(key)
+        return await original(self, key)
+
+    monkeypatch.setattr(pusher.CacheFromThread, "get", counting)
+    names = [f"n{i}" for i in range(20)]
+    for name in names:
+        await subscribe(hub, sub.url(name))
+    await until_subscribed(sub, config, len(names))
+    publish(config, 110)
+    await sub.await_(lambda: all(sub.seen(n, "POST") for n in names), what="every push")
+    atom = topic_key(ROOT, TOPIC)
+    assert asked.count(atom) == 1  # the change's own look; no delivery asked again
+    bodies = {sub.seen(n, "POST")[0].body for n in names}
+    assert len(bodies) == 1
+    assert b"fresh-110" in bodies.pop()
+
+
 async def test_a_wrong_echo_makes_no_subscription(hub: Any, config: Config, sub: Subscriber):
     sub.behaviours["wrong"] = Behaviour(verify="wrong")
     sub.behaviours["error"] = Behaviour(verify_status=404)

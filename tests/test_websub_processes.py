@@ -7,6 +7,7 @@ articles are written into the store by this process, as the CMS would.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import urllib.parse
@@ -121,3 +122,104 @@ def test_two_workers_push_each_change_once(config: Path):
             assert len(posts) == 2, name
             assert b"fresh-301" in posts[1].body
             assert b"fresh-300" in posts[0].body
+
+
+# -- the push process ------------------------------------------------------------------
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc: children of children too)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found: list[int] = []
+    wanted = {pid}
+    while wanted:
+        below = [p for p, parent in parents.items() if parent in wanted]
+        found += below
+        wanted = set(below)
+    return found
+
+
+def pushers(pid: int) -> list[int]:
+    """The push processes under ``pid``, by the name they give themselves."""
+    named = []
+    for child in descendants(pid):
+        try:
+            if Path(f"/proc/{child}/comm").read_text().strip() == "syndicate-push":
+                named.append(child)
+        except OSError:
+            continue
+    return named
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def metric(root: str, name: str, value: str, label: str = "outcome") -> float:
+    with urllib.request.urlopen(root + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    found = re.search(rf'^{name}_total\{{{label}="{value}"\}} (\S+)$', text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_pushes_come_from_a_process_of_their_own_which_is_replaced_when_it_dies(config: Path):
+    with subscriber() as sub, serve(config) as (proc, root):
+        first = sub.wait(lambda: pushers(proc.pid), what="the push process")
+        assert len(first) == 1
+        assert first[0] != proc.pid
+        subscribe(root, sub.url("a"))
+        sub.wait(lambda: callbacks(config), what="the subscription")
+        publish(config, 400)
+        sub.wait(lambda: sub.seen("a", "POST"), what="the first push")
+        # Its counts reach /metrics, which the worker answers.
+        sub.wait(
+            lambda: metric(root, "syndicate_websub_deliveries", "delivered") >= 1,
+            what="the delivery counted in /metrics",
+        )
+        os.kill(first[0], signal.SIGKILL)
+        sub.wait(lambda: not alive(first[0]), what="the push process to die")
+        later = sub.wait(
+            lambda: [p for p in pushers(proc.pid) if p != first[0]], what="another push process"
+        )
+        publish(config, 401)
+        sub.wait(
+            lambda: any(b"fresh-401" in c.body for c in sub.seen("a", "POST")),
+            what="the push after the restart",
+        )
+        # The first process's count is kept: the total never goes backwards.
+        sub.wait(
+            lambda: metric(root, "syndicate_websub_deliveries", "delivered") >= 2,
+            what="both deliveries counted",
+        )
+        assert proc.poll() is None  # the worker itself lived on
+    assert sub.wait(lambda: not alive(later[0]), timeout=15, what="the push process to end")
+
+
+def test_a_config_reload_reaches_the_push_process(config: Path):
+    """The retry delay is read by the process: a reload to a long one must reach it."""
+    with subscriber() as sub, serve(config) as (proc, root):
+        sub.behaviours["a"] = Behaviour(statuses=[500, 200])
+        subscribe(root, sub.url("a"))
+        sub.wait(lambda: callbacks(config), what="the subscription")
+        config.write_text(config.read_text().replace("retry_base = 0.1", "retry_base = 60"))
+        os.kill(proc.pid, signal.SIGHUP)
+        sub.wait(
+            lambda: metric(root, "syndicate_config_reloads", "signal", label="trigger") >= 1,
+            what="the reload in the worker",
+        )
+        time.sleep(0.5)  # the worker passes it on at once
+        publish(config, 402)
+        sub.wait(lambda: sub.seen("a", "POST"), what="the first try")
+        time.sleep(2.0)  # with retry_base 0.1 the retry would have come by now
+        assert len(sub.seen("a", "POST")) == 1

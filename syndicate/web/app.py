@@ -87,6 +87,7 @@ def make_app(
     *,
     fetcher: bool = False,
     leader: bool = False,
+    push_process: bool = False,
     clock: Clock = SYSTEM,
 ) -> web.Application:
     """Build the app; it opens the configured store unless one is handed in.
@@ -94,7 +95,9 @@ def make_app(
     With ``fetcher`` the app also runs the sidebar's fetcher in the background;
     with ``leader`` it runs the change door, which tells listeners what
     changed. Only one worker process should do either (syndicate.web.serve
-    gives both to its first worker).
+    gives both to its first worker). With ``push_process`` the leader's
+    WebSub pushes run in a process of their own (syndicate.web.serve asks
+    for it; a test's app keeps them on a thread, under its clock).
     """
     name_the_server()
     metrics = Metrics()
@@ -157,6 +160,6 @@ def make_app(
     demofeeds.add_routes(app)
     media.add_routes(app)
     api.add_routes(app)
-    websub.add_routes(app, leader=leader)
+    websub.add_routes(app, leader=leader, push_process=push_process)
     admin.add_routes(app)
     return app

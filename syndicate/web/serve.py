@@ -127,7 +127,7 @@ async def _serve_worker(
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    app = make_app(config, store, fetcher=fetcher, leader=leader)
+    app = make_app(config, store, fetcher=fetcher, leader=leader, push_process=True)
     runner = web.AppRunner(
         app,
         access_log=None,

@@ -25,6 +25,7 @@ from syndicate.web.keys import CACHE, CLOCK, DOOR, HUB_COUNTS, LIVE, STORE
 from syndicate.websub.client import Callbacks
 from syndicate.websub.counts import HubCounts
 from syndicate.websub.pusher import Pusher
+from syndicate.websub.pushprocess import PushProcess
 from syndicate.websub.rules import BadRequest, parse_request
 from syndicate.websub.verify import Verifier
 
@@ -119,20 +120,26 @@ async def admin_page(visit: Visit) -> web.StreamResponse:
     )
 
 
-def add_routes(app: web.Application, *, leader: bool) -> None:
-    """The endpoint, and a cleanup context running the verifier and, in the leader, the engine."""
+def add_routes(app: web.Application, *, leader: bool, push_process: bool = False) -> None:
+    """The endpoint, and a cleanup context running the verifier and, in the leader, the engine.
+
+    The engine runs in a process of its own with ``push_process`` (syndicate
+    serve: syndicate.websub.pushprocess says why), else on a thread (an app
+    in a test, whose clock the test may move).
+    """
 
     async def websub_ctx(app: web.Application) -> AsyncIterator[None]:
         live, clock = app[LIVE], app[CLOCK]
         subscriptions = WebSubStore(app[STORE])
         counts = app[HUB_COUNTS] = HubCounts()
-        pusher = None
+        pusher: Pusher | PushProcess | None = None
         async with Callbacks(live.config) as client:
             verifier = app[VERIFIER] = Verifier(
                 live, subscriptions, app[CACHE], client, counts, clock
             )
-            if leader:  # the push, on a thread of its own (syndicate.websub.pusher says why)
-                pusher = Pusher(live, subscriptions, app[CACHE], counts, clock)
+            if leader:
+                host = PushProcess if push_process else Pusher
+                pusher = host(live, subscriptions, app[CACHE], counts, clock)
                 await pusher.start()
                 app[DOOR].subscribe(pusher.on_change)
             yield

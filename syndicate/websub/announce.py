@@ -32,6 +32,26 @@ AT_ONCE = 4
 TICK = 0.5
 
 
+async def announce_later(
+    live: LiveConfig, subscriptions: WebSubStore, change: Change, now: float
+) -> bool:
+    """Queue, in the store, an announcement of each changed topic to the outside hub.
+
+    Whether any was queued; none unless ``websub.hub`` names an outside hub.
+    """
+    hub = live.config.websub.hub
+    if hub in ("builtin", "off"):
+        return False
+    topics = [
+        url
+        for key, url in zip(change.documents, change.urls, strict=True)
+        if is_topic(key) and key not in change.gone
+    ]
+    if topics:
+        await asyncio.to_thread(subscriptions.announce, topics, hub, now)
+    return bool(topics)
+
+
 class Announcer:
     def __init__(
         self,
@@ -55,16 +75,7 @@ class Announcer:
         self.slots = asyncio.Semaphore(AT_ONCE)
 
     async def on_change(self, change: Change) -> None:
-        hub = self.live.config.websub.hub
-        if hub in ("builtin", "off"):
-            return
-        topics = [
-            url
-            for key, url in zip(change.documents, change.urls, strict=True)
-            if is_topic(key) and key not in change.gone
-        ]
-        if topics:
-            await asyncio.to_thread(self.subscriptions.announce, topics, hub, self.clock.time())
+        if await announce_later(self.live, self.subscriptions, change, self.clock.time()):
             self.wake.set()
 
     async def run(self) -> None:
