@@ -729,6 +729,13 @@ BASE = "https://paper.example/articles/story"
             '<img srcset="https://paper.example/articles/a.jpg, https://paper.example/b.jpg 2x,'
             'https://paper.example/articles/c.jpg 300w">',
         ),
+        # "<" and ">" are never part of a URI: encoded, resolved or not (a sanitised
+        # "<a href='<script>...'>" found by test_build_properties.py).
+        (
+            '<a href="<script><a href="></a>',
+            '<a href="https://paper.example/articles/%3Cscript%3E%3Ca href="></a>',
+        ),
+        ('<a href="https://x.example/<b>">', '<a href="https://x.example/%3Cb%3E">'),
         # Left alone: absolute, other schemes, empty, not URL attributes, not markup.
         ('<a href="https://x.example/">', '<a href="https://x.example/">'),
         ('<a href="HTTP://X.EXAMPLE/">', '<a href="HTTP://X.EXAMPLE/">'),

@@ -338,6 +338,10 @@ def absolutize_html(fragment: str, base: str, scheme: str = "https") -> str:
         inner = raw[1 : len(raw) - closed] if quote_char else raw
         value = html.unescape(inner)
         new = _resolve_srcset(value, resolve) if name == "srcset" else resolve(value)
+        # No URI holds "<" or ">" (RFC 3986 section 2), and browsers encode them when
+        # following a link; written raw, "<script>" in an attribute value reads as
+        # markup to a reader that looks for tags with a pattern rather than a parser.
+        new = new.replace("<", "%3C").replace(">", "%3E")
         if new == value:
             return match[0]
         escaped = _reference_unsafe(new.replace("&", "&amp;"))
