@@ -10,6 +10,7 @@ running; this module is what each of them runs.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import signal
@@ -38,7 +39,7 @@ from syndicate.models import SITE, Scope
 from syndicate.store import Store
 from syndicate.web.app import REQUEST_TIMEOUT, make_app
 from syndicate.web.fetching import stop_fetching
-from syndicate.web.keys import LIVE
+from syndicate.web.keys import DOOR, LIVE
 from syndicate.web.live import SUPERVISOR_ENV
 from syndicate.web.supervise import BOOT_FAILED, StoreLock, Supervisor, claim_port
 
@@ -145,6 +146,11 @@ async def _serve_worker(
         if not stop.is_set():
             await web.SockSite(runner, sock).start()
             serving()
+            _freeze_heap()
+            door = app.get(DOOR)
+            if door is not None:  # the leader: again once the census has built everything
+                census = asyncio.create_task(door.ready.wait())
+                census.add_done_callback(lambda _: _freeze_heap())
             role = "leader: worker" if leader else "worker"
             print(f"syndicate: {role} pid {os.getpid()} serving", file=sys.stderr, flush=True)
             await stop.wait()
@@ -153,6 +159,27 @@ async def _serve_worker(
         await asyncio.gather(stop_fetching(app), _drain(runner, GRACE))
     finally:
         await runner.cleanup()
+
+
+def _freeze_heap() -> None:
+    """Leave what was made while starting out of the collector's full passes.
+
+    A worker lives with tens of thousands of objects made at start (the
+    modules' functions and classes, the app, the config) and, in the leader,
+    as many more made by the change door's census (the builders' caches of
+    articles, people, tags and entries). Each full (generation 2) collection
+    walked them all, 50-95 ms with every thread held, at a moment nobody
+    chose: a publish's rebuilds allocate enough to set one off now and then,
+    and one publish in ten or so stalled every request in flight by 80-110 ms
+    (a gc callback's timings matched each stall; bench/bench_websub.py).
+    :func:`gc.freeze` moves them to a generation the collector never visits
+    (as Instagram did for its Django workers), so a full pass walks only
+    what was made since. They are still freed when nothing refers to them;
+    only a reference cycle among them that became garbage later would stay
+    (bench/soak.py watches a worker's memory for that).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _tame_malloc() -> None:
