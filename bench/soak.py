@@ -325,7 +325,8 @@ def report(
     bad = _number(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     socket_errors = sum(int(g) for g in errors.groups()) if errors else 0
-    p99_text = re.search(r"99%\s+(\S+)", out)
+    # The row of wrk's latency distribution, not any figure ending in "99%" ("82.99%").
+    p99_text = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
     p99 = _ms(p99_text.group(1)) if p99_text else float("nan")
     failed_publishes = sum(
         n for status, n in publisher.statuses.items() if status not in (200, 201)

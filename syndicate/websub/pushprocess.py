@@ -107,10 +107,21 @@ class PushProcess:
         self._stopping = False
 
     async def start(self) -> None:
-        """Start the process (its engine comes up on its own; owed rows wait in the store)."""
-        self._spawn()
+        """Start the process (its engine comes up on its own; owed rows wait in the store).
+
+        A process that cannot even be started does not stop the worker from
+        serving: the failure is logged and the keeper tries again.
+        """
+        self._try_spawn()
         self.live.listeners.append(self._reloaded)
         self._keeper = asyncio.create_task(self._keep_alive())
+
+    def _try_spawn(self) -> None:
+        try:
+            self._spawn()
+        except Exception:  # out of processes or memory: the keeper tries again
+            log.exception("the WebSub push process could not be started")
+            self.process = None
 
     def _spawn(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -199,20 +210,32 @@ class PushProcess:
         while True:
             began = self.clock.monotonic()
             code = await self._ended_process()
+            had = self.process is not None
             self._heard()  # its last report
             self._close_report()
+            self._close_process()
             self._ended = _added(self._ended, self._latest)
             self._latest = HubCounts()
             self._sum()
             delay = FIRST_DELAY if self.clock.monotonic() - began >= STEADY else delay
-            log.error(
-                "the WebSub push process ended (exit code %s); starting another in %g s",
-                code,
-                delay,
-            )
+            if had:
+                log.error(
+                    "the WebSub push process ended (exit code %s); starting another in %g s",
+                    code,
+                    delay,
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_DELAY)
-            self._spawn()
+            self._try_spawn()
+
+    def _close_process(self) -> None:
+        """Let go of an ended process's pipe and handle (their descriptors)."""
+        if self._wake is not None:
+            self._wake.close()
+            self._wake = None
+        if self.process is not None and self.process.exitcode is not None:
+            self.process.close()
+            self.process = None
 
     async def stop(self) -> None:
         """Ask the process to stop (it records what it did), wait, and kill it if it lingers."""
