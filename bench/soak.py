@@ -36,6 +36,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,8 @@ class Publisher(threading.Thread):
         self.root, self.token, self.until = root, token, until
         self.statuses: dict[int, int] = {}
         self.slowest = 0.0
+        #: Seconds each publish took, 201 or not.
+        self.took: list[float] = []
 
     def run(self) -> None:
         n = 0
@@ -155,6 +158,7 @@ class Publisher(threading.Thread):
             except OSError:
                 status = 0
             self.slowest = max(self.slowest, time.monotonic() - started)
+            self.took.append(time.monotonic() - started)
             self.statuses[status] = self.statuses.get(status, 0) + 1
             time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
 
@@ -307,6 +311,14 @@ def _ms(text: str) -> float:
     return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
+def _median_ms(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds) * 1000:.0f}" if seconds else "-"
+
+
+def _p95_ms(seconds: list[float]) -> str:
+    return f"{statistics.quantiles(seconds, n=20)[18] * 1000:.0f}" if len(seconds) > 1 else "-"
+
+
 def _mib(value: float | None) -> str:
     return f"{value:.1f}" if value else "-"
 
@@ -340,7 +352,9 @@ def report(
     print(f"p99:                {p99:.1f} ms (target < 100 ms)")
     print(
         f"publishes:          {sum(publisher.statuses.values())} "
-        f"{dict(sorted(publisher.statuses.items()))}, slowest {publisher.slowest * 1000:.0f} ms"
+        f"{dict(sorted(publisher.statuses.items()))}, median {_median_ms(publisher.took)} ms, "
+        f"p95 {_p95_ms(publisher.took)} ms, "
+        f"slowest {publisher.slowest * 1000:.0f} ms"
     )
     print(f"config reloads:     {reloads}")
     print(f"sources fetched:    {fetched}/{sources}")
