@@ -158,6 +158,13 @@ def pushers(pid: int) -> list[int]:
     return named
 
 
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -223,3 +230,18 @@ def test_a_config_reload_reaches_the_push_process(config: Path):
         sub.wait(lambda: sub.seen("a", "POST"), what="the first try")
         time.sleep(2.0)  # with retry_base 0.1 the retry would have come by now
         assert len(sub.seen("a", "POST")) == 1
+
+
+def test_no_push_process_while_the_hub_is_off_until_a_reload_turns_it_on(config: Path):
+    config.write_text(config.read_text().replace("[websub]", '[websub]\nhub = "off"'))
+    with subscriber() as sub, serve(config) as (proc, root):
+        time.sleep(1.0)
+        # Not even started: no process spawned (its name is set only once it runs).
+        assert not [p for p in descendants(proc.pid) if b"spawn_main" in cmdline(p)]
+        config.write_text(config.read_text().replace('hub = "off"\n', ""))
+        os.kill(proc.pid, signal.SIGHUP)
+        sub.wait(lambda: pushers(proc.pid), what="the push process after the reload")
+        subscribe(root, sub.url("a"))
+        sub.wait(lambda: callbacks(config), what="the subscription")
+        publish(config, 403)
+        sub.wait(lambda: sub.seen("a", "POST"), what="the push")

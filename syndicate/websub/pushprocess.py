@@ -104,16 +104,21 @@ class PushProcess:
         self._ended = HubCounts()
         self._latest = HubCounts()
         self._keeper: asyncio.Task[None] | None = None
-        self._stopping = False
 
     async def start(self) -> None:
         """Start the process (its engine comes up on its own; owed rows wait in the store).
 
+        With ``websub.hub = "off"`` there is nothing to push or announce, and
+        no process (about 100 MiB) is started until a reload turns the hub on.
         A process that cannot even be started does not stop the worker from
         serving: the failure is logged and the keeper tries again.
         """
-        self._try_spawn()
         self.live.listeners.append(self._reloaded)
+        if self.live.config.websub.hub != "off":
+            self._begin()
+
+    def _begin(self) -> None:
+        self._try_spawn()
         self._keeper = asyncio.create_task(self._keep_alive())
 
     def _try_spawn(self) -> None:
@@ -175,6 +180,11 @@ class PushProcess:
             self._wake.send_bytes(what)
 
     def _reloaded(self, config: Config) -> None:
+        """A reload the leader took: pass it on, or start the process if the hub just came on."""
+        if self._keeper is None:
+            if config.websub.hub != "off":
+                self._begin()
+            return
         self._send(RELOAD)
 
     async def on_change(self, change: Change) -> None:
