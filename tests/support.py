@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 MINIMAL_CONFIG = """
 [site]
@@ -105,9 +106,15 @@ def running_server(config: Path, *extra: str, timeout: float = 30) -> Iterator[s
             raise AssertionError("server never answered /healthz")
         yield root
     finally:
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[Any], patience: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``patience`` seconds; reaped either way."""
+    if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=patience)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -37,7 +37,13 @@ from syndicate.models import SITE, Scope
 from syndicate.records import parse_record
 from syndicate.store import Store
 from syndicate.web.app import make_app
-from tests.support import MINIMAL_CONFIG, running_server, sample_record, write_config
+from tests.support import (
+    MINIMAL_CONFIG,
+    running_server,
+    sample_record,
+    stop_process,
+    write_config,
+)
 from tests.test_archives import SECTIONS, fill
 
 REPO = Path(__file__).resolve().parent.parent
@@ -131,12 +137,7 @@ def watching(config: Config, target: Path) -> Iterator[subprocess.Popen[str]]:
             raise AssertionError("the exporter never started watching")
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def inodes(target: Path) -> dict[str, int]:
@@ -252,12 +253,7 @@ def nginx_serving(folder: Path, export_dir: Path, origin: str) -> Iterator[str]:
                 time.sleep(0.05)
         yield root
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def fetch(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:

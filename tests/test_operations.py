@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from syndicate import logs
-from tests.support import MINIMAL_CONFIG, fill_store, write_config
+from tests.support import MINIMAL_CONFIG, fill_store, stop_process, write_config
 
 
 def get(root: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
@@ -75,12 +75,7 @@ class Server:
                 time.sleep(0.05)
 
     def stop(self) -> list[str]:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.err.close()
         return self.err_path.read_text().splitlines()
 

@@ -34,7 +34,7 @@ from syndicate.passwords import new_token
 from syndicate.records import parse_record
 from syndicate.store import Store
 from syndicate.store.accounts import Accounts
-from tests.support import MINIMAL_CONFIG, fill_store, sample_record, write_config
+from tests.support import MINIMAL_CONFIG, fill_store, sample_record, stop_process, write_config
 from tests.websub_support import free_port, serve, subscriber
 
 pytest.importorskip("flask_websub", reason="flask-websub is not installed (test extra)")
@@ -53,12 +53,7 @@ def child(*args: str) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def listening(port: int, timeout: float = 20) -> None:

@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support import stop_process
+
 
 @dataclass
 class Call:
@@ -173,13 +175,7 @@ def serve(
         time.sleep(1.0)  # the leader's census: changes are reported from then on
         yield proc, root
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
 
 def free_port() -> int:

@@ -96,8 +96,6 @@ class PushProcess:
         self.counts = counts
         self.clock = clock
         self.process: BaseProcess | None = None
-        #: Processes started, the first included (a restart adds one).
-        self.started = 0
         self._wake: Connection | None = None
         self._report: Connection | None = None
         #: Counts of processes that ended, and the latest report of the running one.
@@ -143,7 +141,6 @@ class PushProcess:
         report_out.close()
         os.set_blocking(wake_out.fileno(), False)  # a full pipe already holds a wake
         self._wake, self._report, self.process = wake_out, report_in, process
-        self.started += 1
         asyncio.get_running_loop().add_reader(report_in.fileno(), self._heard)
         log.info("WebSub push process %d started", process.pid)
 
